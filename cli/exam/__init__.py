@@ -1,0 +1,1 @@
+"""The seven console scripts of the exam session isolation contract."""

@@ -1,0 +1,67 @@
+"""Access decisions: only the owner, only while the session serves, only with a running env.
+
+Every decision is appended to the access log with its internal reason; the caller
+gets either a grant or the one denial (same code, message and empty details), so a
+denial says nothing about whether the session exists, whose it is, or its state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from domain.clock import utc_now
+from domain.exam.errors import access_denied
+from domain.exam.identity import canonical, is_rfc4122
+from domain.exam.sessions import touch
+from domain.exam.states import EnvironmentStatus, SessionState
+from store.engine import write_session
+from store.models.exam import ExamAccessLog, ExamEnvironment, ExamSession
+
+SERVING_STATES = (SessionState.READY.value, SessionState.RUNNING.value)
+MAX_LOGGED_ID = 64
+
+
+def _decide(session: ExamSession | None, env_status: str | None, user_id: str) -> str | None:
+    """None to grant, else the internal reason for the denial."""
+    if session is None:
+        return "unknown_session"
+    if session.user_id != user_id:
+        return "not_owner"
+    if session.state not in SERVING_STATES:
+        return f"session_{session.state}"
+    if env_status != EnvironmentStatus.RUNNING:
+        return f"environment_{env_status or 'missing'}"
+    return None
+
+
+def _loggable(value: str) -> str:
+    """A given id as the access log can store it: an argument that is not valid UTF-8
+    (surrogate escapes) must be logged and denied like any other, not crash the decision."""
+    return value.encode("utf-8", "backslashreplace").decode("utf-8")[:MAX_LOGGED_ID]
+
+
+def authorize(session_id: str, user_id: str, *, now: datetime | None = None,
+              url: str | None = None) -> dict[str, Any]:
+    """The grant, or raise the one ACCESS_DENIED (exit 5). Either way, logged."""
+    now = now or utc_now()
+    well_formed = is_rfc4122(session_id) and is_rfc4122(user_id)
+    sid, uid = (canonical(session_id), canonical(user_id)) if well_formed else \
+        (session_id, user_id)
+    with write_session(url) as db:
+        reason: str | None = "malformed_id"
+        if well_formed:
+            session = db.get(ExamSession, sid)
+            env_status = db.scalars(select(ExamEnvironment.status)
+                                    .where(ExamEnvironment.session_id == sid)).first()
+            reason = _decide(session, env_status, uid)
+            if reason is None and session is not None:
+                touch(session, now)  # an access is activity: it defers abandonment
+        db.add(ExamAccessLog(session_id=_loggable(sid), user_id=_loggable(uid),
+                             decision="granted" if reason is None else "denied",
+                             reason=reason or "owner", at=now))
+    if reason is not None:
+        raise access_denied()
+    return {"authorized": True, "session_id": sid, "user_id": uid}
