@@ -1,0 +1,50 @@
+"""Durable, all-or-nothing file writes: temp file, fsync, rename, fsync of the folder."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+
+def fsync_dir(path: Path) -> None:
+    """Make a rename in ``path`` durable (the folder's entry, not only the file's bytes)."""
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
+    """Readers see the old file or the whole new one, never a part; a crash leaves no part."""
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    # O_EXCL|O_NOFOLLOW: the temp name is ours alone and never a planted symlink.
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    if sync_dir:
+        fsync_dir(path.parent)
+
+
+def remove_durably(path: Path) -> bool:
+    """Unlink ``path`` (if present) and make that durable; whether it existed."""
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        return False
+    fsync_dir(path.parent)
+    return True

@@ -1,0 +1,1 @@
+"""The two JSON Schemas of chirality-framework.md (Draft 2020-12), verbatim."""

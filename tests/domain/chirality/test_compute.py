@@ -1,0 +1,100 @@
+"""The deadline and failures: every call in flight is cancelled, the error says why."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from domain.chirality.calls import CallKind, ResolverCall
+from domain.chirality.compute import compute
+from domain.chirality.errors import resolver_error
+from domain.errors import ContractError
+
+
+class Stuck:
+    """Answers the first ``answer`` calls, then never again; counts what was cancelled."""
+
+    name = "stuck"
+
+    def __init__(self, answer: int = 0) -> None:
+        self.answer = answer
+        self.started = 0
+        self.cancelled = 0
+        self.closed = False
+
+    async def resolve(self, call: ResolverCall) -> str:
+        self.started += 1
+        if self.started <= self.answer:
+            return "ok"
+        try:
+            await asyncio.Event().wait()
+        except asyncio.CancelledError:
+            self.cancelled += 1
+            raise
+        return "never"
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def test_the_deadline_cancels_every_call_in_flight() -> None:
+    resolver = Stuck(answer=10)
+    with pytest.raises(ContractError) as caught:
+        compute(lambda: resolver, concurrency=6, deadline=time.monotonic() + 0.2)
+    assert (caught.value.code, caught.value.exit_code) == ("TIMEOUT", 3)
+    assert caught.value.details == {"resolver_calls": 10}
+    assert resolver.cancelled == 6 == resolver.started - 10  # every slot was in flight
+    assert resolver.closed
+
+
+def test_a_deadline_already_past_stops_before_any_call() -> None:
+    resolver = Stuck(answer=1000)
+    with pytest.raises(ContractError) as caught:
+        compute(lambda: resolver, concurrency=4, deadline=time.monotonic() - 1)
+    assert caught.value.exit_code == 3
+    assert resolver.started == 0
+
+
+def test_a_resolver_error_stops_the_run_and_cancels_the_rest() -> None:
+    class FailsOnE:
+        name = "fails"
+
+        def __init__(self) -> None:
+            self.cancelled = 0
+
+        async def resolve(self, call: ResolverCall) -> str:
+            if call.cell.id == "C:r1:c1" and call.kind is CallKind.COMBINE:
+                raise resolver_error("model said no", cell=call.cell.id)
+            try:
+                await asyncio.sleep(0.001 if call.cell.matrix == "C" else 30)
+            except asyncio.CancelledError:
+                self.cancelled += 1
+                raise
+            return "ok"
+
+        async def aclose(self) -> None:
+            return None
+
+    resolver = FailsOnE()
+    with pytest.raises(ContractError) as caught:
+        compute(lambda: resolver, concurrency=8, deadline=time.monotonic() + 60)
+    assert (caught.value.code, caught.value.exit_code) == ("RESOLVER_ERROR", 5)
+    assert caught.value.details == {"cell": "C:r1:c1"}
+    assert resolver.cancelled >= 1  # the F calls sleeping 30 s were cancelled, not waited for
+
+
+def test_an_unexpected_error_is_not_disguised() -> None:
+    class Broken:
+        name = "broken"
+
+        async def resolve(self, call: ResolverCall) -> str:
+            raise KeyError("bug")
+
+        async def aclose(self) -> None:
+            return None
+
+    with pytest.raises(BaseExceptionGroup) as caught:
+        compute(Broken, concurrency=2, deadline=time.monotonic() + 60)
+    assert caught.group_contains(KeyError)
