@@ -1,0 +1,51 @@
+"""How an exception during an operation is reported: error code, exit code, message."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from domain.synora.errors import (
+    EXIT_INTERNAL,
+    EXIT_RUNTIME,
+    INTEGRITY_MISMATCH,
+    INTERNAL_ERROR,
+    INTERRUPTED,
+    MOVE_FAILED,
+    STORE_FAILED,
+    SynoraError,
+)
+from domain.synora.fsops import IntegrityError
+
+logger = logging.getLogger("synora")
+
+
+def _is_store_error(exc: BaseException) -> bool:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return isinstance(exc, SQLAlchemyError)
+
+
+def classify(exc: BaseException) -> tuple[str, int, str]:
+    """(error code, exit code, message) for a failure; exit 10 only for the unexpected."""
+    if isinstance(exc, SynoraError):
+        return exc.code, exc.exit_code, exc.message
+    if isinstance(exc, IntegrityError):
+        return INTEGRITY_MISMATCH, EXIT_RUNTIME, f"integrity check failed: {exc}"
+    if isinstance(exc, OSError):
+        return MOVE_FAILED, EXIT_RUNTIME, f"file operation failed: {exc}"
+    if _is_store_error(exc):
+        return STORE_FAILED, EXIT_RUNTIME, f"the Synora database failed: {type(exc).__name__}"
+    if isinstance(exc, KeyboardInterrupt):
+        return INTERRUPTED, EXIT_RUNTIME, "interrupted"
+    return INTERNAL_ERROR, EXIT_INTERNAL, f"unexpected {type(exc).__name__}"
+
+
+def attempt(step: Callable[[], object]) -> bool:
+    """Run a best-effort step of a failure path; False if it raised (a rollback goes on)."""
+    try:
+        step()
+    except Exception:
+        logger.debug("best-effort step failed", exc_info=True)
+        return False
+    return True

@@ -1,0 +1,283 @@
+"""`synora cleanup restore`: bring a quarantined package's files back where they were.
+
+Before anything moves, every quarantined file is checked against its recorded sha256
+and every original location must be free (nothing is overwritten). Then, like a
+quarantine in reverse: restore_confirmed, registry backup, the moves, the registry entry
+back to installed, restore_success; a failure after the first move rolls the moved files
+back into quarantine (restore_failed, then restore_rollback_success or _failed).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from config.synora import SynoraSettings
+from domain.synora import audit as rows
+from domain.synora.audit import Audit
+from domain.synora.errors import (
+    INTEGRITY_MISMATCH,
+    NOT_RESTORABLE,
+    OPERATION_NOT_FOUND,
+    PACKAGE_NOT_FOUND,
+    RESTORE_CONFLICT,
+    runtime,
+)
+from domain.synora.failures import attempt, classify
+from domain.synora.faults import FaultHooks
+from domain.synora.fsops import DirCursor, hash_file, open_dir
+from domain.synora.guard import check_restore_target
+from domain.synora.ids import new_operation_id, validate_operation_id
+from domain.synora.locks import package_lock
+from domain.synora.outcome import (
+    MODE_CONFIRMED,
+    REQUESTED_CONFIRM,
+    ROLLBACK_FAILED,
+    ROLLBACK_SUCCESS,
+    Outcome,
+)
+from domain.synora.registry import (
+    INSTALLED,
+    QUARANTINED,
+    load_package,
+    restore_entry,
+    set_status,
+)
+from domain.synora.registry import (
+    ROLLBACK_FAILED as PACKAGE_ROLLBACK_FAILED,
+)
+from domain.synora.scan import DirItem, FileItem
+from domain.synora.transfer import (
+    QUARANTINE_DIR_MODE,
+    Transfer,
+    move_back,
+    prune_dirs,
+    recreate_dirs,
+)
+
+IN_QUARANTINE = (rows.QUARANTINED, rows.ROLLBACK_FAILED)
+
+
+@dataclass(frozen=True)
+class Quarantined:
+    """What one quarantine operation left in quarantine, from its rows."""
+
+    root_mode: int
+    dirs: tuple[DirItem, ...]
+    files: tuple[FileItem, ...]
+
+
+def find_package_of(db_path: Path, operation_id: str) -> str | None:
+    from sqlalchemy import select
+
+    from store.models.synora import UpdateHistory
+    from store.synora_db import read_session
+
+    with read_session(db_path) as session:
+        return session.scalars(select(UpdateHistory.software_id).where(
+            UpdateHistory.operation_id == operation_id,
+            UpdateHistory.status == rows.QUARANTINE_CONFIRMED)).first()
+
+
+def load_quarantined(db_path: Path, operation_id: str) -> Quarantined:
+    from sqlalchemy import select
+
+    from store.models.synora import QuarantineEntry as Q
+    from store.synora_db import read_session
+
+    with read_session(db_path) as session:
+        found = session.execute(select(Q.kind, Q.relative_path, Q.size_bytes, Q.mode, Q.sha256,
+                                       Q.outcome).where(Q.operation_id == operation_id)
+                                .order_by(Q.id)).all()
+    root_mode = next((r.mode for r in found if r.kind == "dir" and r.relative_path == ""), 0o755)
+    dirs = tuple(DirItem(r.relative_path, r.mode) for r in found
+                 if r.kind == "dir" and r.relative_path)
+    files = tuple(FileItem(r.relative_path, r.size_bytes, r.mode, 0, r.sha256) for r in found
+                  if r.kind == "file" and r.outcome in IN_QUARANTINE)
+    return Quarantined(root_mode, dirs, files)
+
+
+def _target_exists(cursor: DirCursor, item: FileItem) -> bool:
+    try:
+        parent = cursor.enter(item.parts[:-1])
+    except FileNotFoundError:
+        return False
+    try:
+        os.stat(item.parts[-1], dir_fd=parent, follow_symlinks=False)
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def _check_conflicts(root: Path, files: tuple[FileItem, ...]) -> None:
+    if not root.exists():
+        return
+    root_fd = open_dir(root)
+    cursor = DirCursor(root_fd)
+    try:
+        for item in files:
+            if _target_exists(cursor, item):
+                raise runtime(RESTORE_CONFLICT, f"{root / item.rel} exists; a restore never "
+                              "overwrites, nothing was moved", path=str(root / item.rel))
+    finally:
+        cursor.close()
+        os.close(root_fd)
+
+
+def _verify(qdir: Path, files: tuple[FileItem, ...]) -> None:
+    """Every file to restore is in quarantine with the bytes it had when it went in."""
+    try:
+        qdir_fd = open_dir(qdir)
+    except FileNotFoundError:
+        raise runtime(INTEGRITY_MISMATCH, f"{qdir} is missing") from None
+    cursor = DirCursor(qdir_fd)
+    try:
+        for item in files:
+            try:
+                digest = hash_file(cursor.enter(item.parts[:-1]), item.parts[-1])
+            except OSError as exc:
+                reason = "missing" if exc.errno == errno.ENOENT else str(exc)
+                raise runtime(INTEGRITY_MISMATCH, f"{qdir / item.rel}: {reason}; nothing was "
+                              "moved", path=str(qdir / item.rel)) from None
+            if digest != item.sha256:
+                raise runtime(INTEGRITY_MISMATCH, f"{qdir / item.rel} changed in quarantine "
+                              "(sha256 differs); nothing was moved", path=str(qdir / item.rel))
+    finally:
+        cursor.close()
+        os.close(qdir_fd)
+
+
+def restore(operation_id: str, settings: SynoraSettings) -> Outcome:
+    """Restore what quarantine operation ``operation_id`` moved. Raises SynoraError only
+    for a malformed id; afterwards every ending is an Outcome."""
+    quarantine_op = validate_operation_id(operation_id)
+    out = Outcome(operation_id=new_operation_id(), package_id=None,
+                  requested_mode=REQUESTED_CONFIRM, mode=MODE_CONFIRMED,
+                  status=rows.RESTORE_CONFIRMED)
+    out.extra["quarantine_operation_id"] = quarantine_op
+    audits: list[Audit] = []  # empty until the operation's package is known
+    try:
+        _run(quarantine_op, settings, out, audits)
+    except BaseException as exc:
+        code, exit_code, message = classify(exc)
+        out.fail(rows.RESTORE_FAILED, code, message, exit_code)
+        if exit_code == 10:
+            out.unexpected = exc
+        if audits:  # the operation was found and its first row written
+            audit = audits[0]
+            attempt(lambda: audit.status(rows.RESTORE_FAILED, message=message,
+                                         details={"error_code": code}))
+    out.audit_rows_written = sum(audit.rows_written for audit in audits)
+    out.mention_recovered()
+    return out
+
+
+def _run(quarantine_op: str, settings: SynoraSettings, out: Outcome,
+         audits: list[Audit]) -> None:
+    package_id = find_package_of(settings.db_path, quarantine_op)
+    if package_id is None:
+        raise runtime(OPERATION_NOT_FOUND, f"no quarantine operation {quarantine_op}")
+    out.package_id = package_id
+    audit = Audit(settings.db_path, out.operation_id, package_id)
+    audit.status(rows.RESTORE_CONFIRMED, details={"quarantine_operation_id": quarantine_op})
+    audits.append(audit)
+    with package_lock(settings.locks_dir, package_id):
+        from domain.synora.recovery import recover_into  # it builds on this module
+
+        recover_into(out, audit, settings, package_id)
+        package = load_package(settings.db_path, package_id)
+        if package is None:
+            raise runtime(PACKAGE_NOT_FOUND, f"package {package_id!r} left the registry")
+        if (package["status"] not in (QUARANTINED, PACKAGE_ROLLBACK_FAILED)
+                or package["quarantine_operation_id"] != quarantine_op):
+            raise runtime(NOT_RESTORABLE, f"operation {quarantine_op} has nothing in quarantine "
+                          f"(package {package_id!r} is {package['status']})")
+        root = check_restore_target(package["install_path"], settings)
+        qdir = settings.quarantine_dir / quarantine_op
+        out.precheck_paths = [str(qdir), str(root)]
+        held = load_quarantined(settings.db_path, quarantine_op)
+        _verify(qdir, held.files)
+        _check_conflicts(root, held.files)
+        out.extra.update({"install_path": str(root), "quarantine_path": str(qdir),
+                          "files": len(held.files),
+                          "bytes": sum(item.size for item in held.files)})
+        _execute(held, package, root, qdir, settings, out, audit)
+
+
+def _execute(held: Quarantined, package: dict[str, Any], root: Path, qdir: Path,
+             settings: SynoraSettings, out: Outcome, audit: Audit) -> None:
+    hooks = FaultHooks(settings.faults)
+    with audit.transaction() as session:
+        audit.backup(session, package)
+    transfer = Transfer(src=qdir, dst=root, files=held.files, hooks=hooks,
+                        dst_modes={d.parts: d.mode for d in held.dirs},
+                        dst_root_mode=held.root_mode, check_inode=False)
+    out.mutation_boundary_reached = True  # recreating the folders is the first change
+    try:
+        recreate_dirs(root, held.root_mode, held.dirs)
+        transfer.run()
+        prune_dirs(qdir, held.dirs, include_root=True)
+        with audit.transaction() as session:
+            set_status(session, package["id"], INSTALLED, None)
+        hooks.after_registry()
+        with audit.transaction() as session:
+            audit.set_outcome(session, rows.RESTORED, operation_id=package[
+                "quarantine_operation_id"], where_outcome=IN_QUARANTINE)
+            audit.status(rows.RESTORE_SUCCESS, session=session,
+                         details={"quarantine_operation_id": package["quarantine_operation_id"],
+                                  "files": len(held.files)})
+    except BaseException as exc:
+        _roll_back(exc, held, transfer.moved, package, root, qdir, out, audit, hooks)
+        return
+    out.status = rows.RESTORE_SUCCESS
+    out.message = f"restored {len(held.files)} file(s) from {qdir} to {root}"
+
+
+def _roll_back(exc: BaseException, held: Quarantined, moved: list[FileItem],
+               package: dict[str, Any], root: Path, qdir: Path, out: Outcome, audit: Audit,
+               hooks: FaultHooks) -> None:
+    """A failure after the boundary: restore_failed, then undo what this restore moved."""
+    code, exit_code, cause = classify(exc)
+    if exit_code == 10:
+        out.unexpected = exc
+    out.rollback_attempted = True
+    attempt(lambda: audit.status(rows.RESTORE_FAILED, message=cause,
+                                 details={"error_code": code, "files_moved": len(moved)}))
+    ok, failures = undo_restore(held, moved, package, root, qdir, audit, hooks)
+    out.fail(rows.RESTORE_ROLLBACK_SUCCESS if ok else rows.RESTORE_ROLLBACK_FAILED, code,
+             f"{cause}; " + (
+                 f"rolled back: the {len(moved)} restored file(s) are back in quarantine" if ok
+                 else f"rollback failed: {len(failures)} file(s) stayed in {root}"), exit_code)
+    out.rollback_status = ROLLBACK_SUCCESS if ok else ROLLBACK_FAILED
+
+
+def undo_restore(held: Quarantined, moved: list[FileItem], package: dict[str, Any], root: Path,
+                 qdir: Path, audit: Audit, hooks: FaultHooks
+                 ) -> tuple[bool, list[tuple[FileItem, str]]]:
+    """Move the files a restore moved back into quarantine, put the registry entry back as
+    it was, and record restore_rollback_success or _failed."""
+    # only the folders that hold files exist in quarantine (empty ones are just rows)
+    holding = {item.parts[:depth] for item in held.files for depth in range(1, len(item.parts))}
+    quarantine_dirs = tuple(DirItem(d.rel, QUARANTINE_DIR_MODE) for d in held.dirs
+                            if d.parts in holding)
+    try:
+        failures = move_back(moved, src=root, dst=qdir, root_mode=QUARANTINE_DIR_MODE,
+                             dirs=quarantine_dirs, hooks=hooks)
+    except OSError as error:
+        failures = [(item, str(error)) for item in moved]
+    if not failures:
+        attempt(lambda: prune_dirs(root, held.dirs, include_root=True))
+
+    def registry() -> None:
+        with audit.transaction() as session:
+            restore_entry(session, package)
+
+    ok = attempt(registry) and not failures
+    status = rows.RESTORE_ROLLBACK_SUCCESS if ok else rows.RESTORE_ROLLBACK_FAILED
+    attempt(lambda: audit.status(status, details={
+        "files_moved_back": len(moved) - len(failures),
+        "failures": [f"{item.rel}: {reason}" for item, reason in failures[:20]]}))
+    return ok, failures

@@ -1,0 +1,68 @@
+"""`synora package add|list|show`: the registry a quarantine works from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tests.support.synora import Synora
+
+
+def test_add_show_and_list(synora: Synora, package_root: Path) -> None:
+    added = synora.add("Git.Git", package_root, risk="high", name="Git")
+    assert {k: added[k] for k in ("id", "name", "version", "source", "install_path",
+                                  "risk_level", "status", "quarantine_operation_id")} == {
+        "id": "Git.Git", "name": "Git", "version": "1.0", "source": "local",
+        "install_path": str(package_root), "risk_level": "high", "status": "installed",
+        "quarantine_operation_id": None}
+    assert added["created_at"].endswith("Z")
+    assert synora.package("Git.Git") == added
+    code, listed = synora.json("package", "list")
+    assert (code, listed) == (0, {"packages": [added]})
+    code, none = synora.json("package", "list", "--status", "quarantined")
+    assert (code, none) == (0, {"packages": []})
+    text = synora.run("package", "list")
+    assert text.returncode == 0
+    header, row = text.stdout.splitlines()
+    assert header.split() == ["id", "version", "status", "risk_level", "install_path"]
+    assert row.split() == ["Git.Git", "1.0", "installed", "high", str(package_root)]
+    shown = synora.run("package", "show", "--id", "Git.Git")
+    assert "status: installed" in shown.stdout.splitlines()
+
+
+def test_install_paths_are_normalised(synora: Synora, package_root: Path) -> None:
+    added = synora.add("Tool.Tool", Path(f"{package_root}/./"))
+    assert added["install_path"] == str(package_root)
+
+
+def test_duplicates_are_refused(synora: Synora, package_root: Path, tmp_path: Path) -> None:
+    synora.add("Git.Git", package_root, name="Git")
+    for package_id, name in (("Git.Git", "Other"), ("Other.Id", "Git")):
+        result = synora.run("package", "add", "--id", package_id, "--name", name, "--version",
+                            "2", "--install-path", str(tmp_path), "--json")
+        assert result.returncode == 4
+        assert json.loads(result.stderr)["code"] == "PACKAGE_EXISTS"
+
+
+def test_bad_registrations(synora: Synora, tmp_path: Path) -> None:
+    cases = [
+        (["--id", "A.B", "--install-path", "relative/path"], 2, "USAGE_ERROR"),
+        (["--id", "A.B", "--install-path", "/"], 3, "PATH_NOT_ALLOWED"),
+        (["--id", "a/b", "--install-path", str(tmp_path)], 3, "UNSAFE_PACKAGE_ID"),
+        (["--id", "A.B", "--install-path", str(tmp_path), "--risk", "none"], 2, "USAGE_ERROR"),
+        (["--id", "A.B"], 2, "USAGE_ERROR"),
+    ]
+    for args, exit_code, error_code in cases:
+        result = synora.run("package", "add", "--name", "n", "--version", "1", *args, "--json")
+        assert result.returncode == exit_code, (args, result.stderr)
+        assert json.loads(result.stderr)["code"] == error_code
+    assert synora.json("package", "list") == (0, {"packages": []})
+
+
+def test_show_unknown_package(synora: Synora) -> None:
+    result = synora.run("package", "show", "--id", "No.Such", "--json")
+    assert result.returncode == 4
+    assert json.loads(result.stderr)["code"] == "PACKAGE_NOT_FOUND"
+    text = synora.run("package", "show", "--id", "No.Such")
+    assert (text.returncode, text.stderr) == (4, "synora: error: no package 'No.Such' in the "
+                                                 "registry\n")
