@@ -1,0 +1,61 @@
+"""Cache eviction: versions per plugin, LRU above the cap, never active or pinned."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from domain.marketplace.cache import CacheIndex, evict, eviction_plan, load_index, save_index
+from domain.marketplace.layout import PluginLayout
+
+
+def index_of(*entries: tuple[str, str, int, str], pinned: tuple[str, ...] = ()) -> CacheIndex:
+    index = CacheIndex()
+    for plugin_id, version, size, used in entries:
+        index.record(plugin_id, version, path=f"cache/{plugin_id}/{version}", size=size,
+                     sha256="x", source="s", now=used)
+        if f"{plugin_id}@{version}" in pinned:
+            index.entries[plugin_id][version]["pinned"] = True
+    return index
+
+
+def test_keeps_the_most_recently_used_versions_per_plugin() -> None:
+    index = index_of(("a", "1.0.0", 1, "t1"), ("a", "1.1.0", 1, "t2"), ("a", "1.2.0", 1, "t3"),
+                     ("a", "1.3.0", 1, "t4"), ("b", "1.0.0", 1, "t1"))
+    assert eviction_plan(index, {"a": "1.3.0"}, keep=3, max_bytes=100) == [("a", "1.0.0")]
+
+
+def test_active_and_pinned_count_but_never_go() -> None:
+    index = index_of(("a", "1.0.0", 1, "t1"), ("a", "1.1.0", 1, "t2"), ("a", "1.2.0", 1, "t3"),
+                     ("a", "1.3.0", 1, "t4"), pinned=("a@1.1.0",))
+    plan = eviction_plan(index, {"a": "1.0.0"}, keep=2, max_bytes=100)
+    assert plan == [("a", "1.2.0"), ("a", "1.3.0")]
+
+
+def test_lru_across_plugins_above_the_size_cap() -> None:
+    index = index_of(("a", "1.0.0", 50, "t1"), ("b", "1.0.0", 50, "t2"),
+                     ("a", "2.0.0", 50, "t3"), ("b", "2.0.0", 50, "t4"))
+    active = {"a": "2.0.0", "b": "2.0.0"}
+    assert eviction_plan(index, active, keep=3, max_bytes=150) == [("a", "1.0.0")]
+    assert eviction_plan(index, active, keep=3, max_bytes=100) == [("a", "1.0.0"),
+                                                                   ("b", "1.0.0")]
+    # Still over the cap afterwards: the active versions stay regardless.
+    assert eviction_plan(index, active, keep=3, max_bytes=1) == [("a", "1.0.0"), ("b", "1.0.0")]
+
+
+def test_evict_removes_folders_and_entries(tmp_path: Path) -> None:
+    layout = PluginLayout(tmp_path)
+    index = index_of(("a", "1.0.0", 1, "t1"), ("a", "2.0.0", 1, "t2"))
+    for version in ("1.0.0", "2.0.0"):
+        layout.cache_dir("a", version).mkdir(parents=True)
+    removed = evict(layout, index, {"a": "2.0.0"}, keep=1, max_bytes=100)
+    assert removed == [("a", "1.0.0")]
+    assert not layout.cache_dir("a", "1.0.0").exists() and layout.cache_dir("a", "2.0.0").exists()
+    save_index(layout, index)
+    assert set(load_index(layout).entries["a"]) == {"2.0.0"}
+
+
+def test_unreadable_index_starts_over(tmp_path: Path) -> None:
+    layout = PluginLayout(tmp_path)
+    layout.cache.mkdir()
+    layout.cache_index.write_text("{broken")
+    assert load_index(layout).entries == {}
