@@ -1,0 +1,1 @@
+"""Command lines: one module per contract CLI, plus `conveyor` for operations."""

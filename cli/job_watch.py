@@ -1,0 +1,42 @@
+"""`conveyor jobs wait`: follow a job's row until it ends."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from domain.errors import JobSystemError
+from store import jobs
+from store.job_schema import TERMINAL_STATUSES
+
+POLL_MAX_S = 0.25
+
+
+def wait_for_row(row: dict[str, Any], *, timeout_s: float | None) -> dict[str, Any]:
+    """Poll the row until its status is terminal; a missing worker or the timeout ends it."""
+    from cli.jobs_client import JobClient
+
+    client: JobClient | None = None
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    delay, no_consumer_since = 0.01, None
+    while row["status"] not in TERMINAL_STATUSES:
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            raise JobSystemError("wait_timeout", f"job {row['id']} did not finish within "
+                                 f"{timeout_s:g} s", {"job_id": row["id"], "status": row["status"]})
+        client = client or JobClient()
+        if client.has_consumer(row["queue"], grace_s=0):
+            no_consumer_since = None
+        else:
+            no_consumer_since = no_consumer_since or now
+            if now - no_consumer_since >= client.settings.no_worker_grace_s:
+                raise JobSystemError("no_worker", f"no worker is consuming queue "
+                                     f"'{row['queue']}'; job {row['id']} is {row['status']}",
+                                     {"job_id": row["id"], "queue": row["queue"]})
+        time.sleep(delay)
+        delay = min(delay * 2, POLL_MAX_S)
+        fresh = jobs.get_job(row["id"])
+        if fresh is None:
+            raise JobSystemError("job_vanished", f"job {row['id']} was deleted while waiting")
+        row = fresh
+    return row

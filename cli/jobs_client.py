@@ -1,0 +1,329 @@
+"""Submit a job and wait for it: the path every contract CLI's long work takes.
+
+Never a silent hang: before publishing, the broker's consumer registry must show
+a worker on the job's queue (else a clear error within no_worker_grace_s); while
+waiting, that is checked again every second; --timeout bounds the wait; Ctrl-C
+leaves the job running and names it. In the embedded mode the worker is started
+inside this process, so there is always one.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from cli.contract import JobInterrupted
+from config.settings import get_settings
+from domain.errors import ContractError, JobSystemError
+from store.job_schema import CORRELATION_HEADER
+
+CONSUMER_CHECK_EVERY_S = 1.0
+BROKER_RETRY_S = 0.5
+ROW_CHECK_EVERY_S = 5.0
+STORE_POLL_S = 0.2
+
+
+@dataclass(frozen=True)
+class SubmittedJob:
+    job_id: str
+    task: str
+    queue: str
+    embedded: bool
+    result: Any = field(repr=False, compare=False)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"job_id": self.job_id, "task": self.task, "queue": self.queue,
+                "status": "queued"}
+
+
+def _app() -> Any:
+    from config.celery_app import app
+
+    return app
+
+
+def _broker_client(app: Any) -> Any:
+    import redis
+
+    return redis.Redis.from_url(app.conveyor_connection.broker_url, socket_timeout=3,
+                                socket_connect_timeout=3)
+
+
+def _redacted_broker(app: Any) -> str:
+    from config.connection import redact_url
+
+    return str(redact_url(app.conveyor_connection.broker_url))
+
+
+def _broker_unavailable(app: Any, exc: BaseException) -> JobSystemError:
+    return JobSystemError("broker_unavailable",
+                          f"cannot reach the broker at {_redacted_broker(app)}: {exc}")
+
+
+def _no_worker(queue: str, job_id: str | None = None) -> JobSystemError:
+    where = f"; job {job_id} stays queued" if job_id else ""
+    return JobSystemError(
+        "no_worker",
+        f"no worker is consuming queue '{queue}'{where}: start the local stack with "
+        f"`conveyor up` or a worker with `conveyor worker -Q {queue}`",
+        {"queue": queue, **({"job_id": job_id} if job_id else {})})
+
+
+class _WaitWatch:
+    """Decides, while a CLI waits on a job, whether waiting still makes sense.
+
+    It stops the wait at the deadline, once no worker has consumed the job's queue for
+    the no-worker grace, or once the broker has been unreachable for its outage grace
+    (a Redis restart is ridden out: the job and its result survive in Redis).
+    """
+
+    def __init__(self, job: SubmittedJob, settings: Any, timeout_s: float | None) -> None:
+        self.job = job
+        self.settings = settings
+        self.timeout_s = timeout_s
+        now = time.monotonic()
+        self.deadline = None if timeout_s is None else now + timeout_s
+        self._next_check = now + CONSUMER_CHECK_EVERY_S
+        self._no_consumer_since: float | None = None
+        self._broker_down_since: float | None = None
+        self._row_check_at = now + ROW_CHECK_EVERY_S
+
+    def check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            job = self.job
+            raise JobSystemError(
+                "wait_timeout", f"job {job.job_id} did not finish within {self.timeout_s:g} s"
+                + ("" if job.embedded else f"; it goes on: conveyor jobs wait {job.job_id}"),
+                {"job_id": job.job_id})
+
+    def consumer_check_due(self) -> bool:
+        now = time.monotonic()
+        if now < self._next_check:
+            return False
+        self._next_check = now + CONSUMER_CHECK_EVERY_S
+        return True
+
+    def saw_consumers(self, present: bool) -> None:
+        if present:
+            self._no_consumer_since = None
+            return
+        now = time.monotonic()
+        self._no_consumer_since = self._no_consumer_since or now
+        if now - self._no_consumer_since >= self.settings.no_worker_grace_s:
+            raise _no_worker(self.job.queue, self.job.job_id)
+
+    def broker_lost(self, error: JobSystemError) -> None:
+        now = time.monotonic()
+        self._broker_down_since = self._broker_down_since or now
+        if now - self._broker_down_since >= self.settings.broker_outage_grace_s:
+            error.details["job_id"] = self.job.job_id
+            raise error
+
+    def broker_back(self) -> None:
+        self._broker_down_since = None
+
+    def row_check_due(self) -> bool:
+        """Now and then, ask the jobs table too: a result published while this client
+        was not listening is never delivered to it, but the row has it."""
+        now = time.monotonic()
+        if now < self._row_check_at:
+            return False
+        self._row_check_at = now + ROW_CHECK_EVERY_S
+        return True
+
+
+def _finished_in_store(job: SubmittedJob) -> tuple[bool, Any]:
+    from store import jobs
+    from store.job_schema import TERMINAL_STATUSES
+
+    row = jobs.get_job(job.job_id)
+    if row is None or row["status"] not in TERMINAL_STATUSES:
+        return False, None
+    return True, jobs.finished_result(row)
+
+
+class JobClient:
+    """Publishes jobs through the configured Celery app and waits for their results."""
+
+    def __init__(self, app: Any | None = None) -> None:
+        self.app = app if app is not None else _app()
+        self.connection = self.app.conveyor_connection
+        self.settings = get_settings()
+        self._redis: Any = None
+        self._results_from_store = False
+
+    @property
+    def embedded(self) -> bool:
+        return bool(self.connection.is_embedded)
+
+    def _consumers(self, queue: str) -> list[str]:
+        from workers.consumers import live_consumers
+
+        if self._redis is None:
+            self._redis = _broker_client(self.app)
+        try:
+            return live_consumers(self._redis, queue, lease_renew_s=self.settings.lease_renew_s)
+        except Exception as exc:  # redis.ConnectionError and friends
+            raise _broker_unavailable(self.app, exc) from None
+
+    def has_consumer(self, queue: str, *, grace_s: float) -> bool:
+        """Whether some worker consumes ``queue``, waiting up to grace_s for one to appear."""
+        if self.embedded or not self.connection.is_redis:
+            return True
+        deadline = time.monotonic() + grace_s
+        while True:
+            if self._consumers(queue):
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.1)
+
+    def submit(self, task: str, kwargs: dict[str, Any], *, queue: str | None = None,
+               require_worker: bool = True, expires_s: float | None = None,
+               correlation_id: str | None = None) -> SubmittedJob:
+        from config.queues import queue_for
+
+        queue = queue or queue_for(task)
+        if self.embedded:
+            from workers.embedded import ensure_embedded_worker
+
+            ensure_embedded_worker(self.app)
+        elif require_worker and not self.has_consumer(
+                queue, grace_s=self.settings.no_worker_grace_s):
+            raise _no_worker(queue)
+        job_id = str(uuid.uuid4())
+        if self.embedded:
+            from workers.embedded import track_submitted
+
+            track_submitted(job_id)
+        try:
+            result = self.app.send_task(
+                task, kwargs=kwargs, queue=queue, task_id=job_id, expires=expires_s,
+                headers={CORRELATION_HEADER: correlation_id or job_id})
+        except Exception as exc:  # kombu.exceptions.OperationalError: broker down
+            raise _broker_unavailable(self.app, exc) from None
+        return SubmittedJob(job_id, task, queue, self.embedded, result)
+
+    def wait(self, job: SubmittedJob, *, timeout_s: float | None = None,
+             on_tick: Callable[[SubmittedJob], None] | None = None) -> Any:
+        """The job's result; its ContractError if it failed; JobSystemError if it cannot end."""
+        watch = _WaitWatch(job, self.settings, timeout_s)
+        try:
+            while True:
+                try:
+                    done, value = self._next_outcome(job, watch)
+                    if done:
+                        return value
+                    if not job.embedded and watch.consumer_check_due():
+                        watch.saw_consumers(bool(self._consumers(job.queue)))
+                    watch.broker_back()
+                except JobSystemError as exc:
+                    if exc.reason != "broker_unavailable":
+                        raise
+                    # Celery's result listener may not recover from a broker restart;
+                    # the jobs table has every outcome, so read results from it now.
+                    self._results_from_store = True
+                    watch.broker_lost(exc)  # raises once the outage outlasts its grace
+                    time.sleep(BROKER_RETRY_S)
+                watch.check_deadline()
+                if on_tick is not None:
+                    on_tick(job)
+        except KeyboardInterrupt:
+            raise JobInterrupted(job.job_id, job.embedded) from None
+        finally:
+            if job.embedded:
+                from workers.embedded import forget_submitted
+
+                forget_submitted(job.job_id)
+
+    def _next_outcome(self, job: SubmittedJob, watch: _WaitWatch) -> tuple[bool, Any]:
+        if self._results_from_store:
+            time.sleep(STORE_POLL_S)
+            return _finished_in_store(job)
+        done, value = self._poll(job, watch.deadline)
+        if not done and watch.row_check_due():
+            return _finished_in_store(job)
+        return done, value
+
+    def _poll(self, job: SubmittedJob, deadline: float | None) -> tuple[bool, Any]:
+        from celery.exceptions import TimeoutError as CeleryTimeout
+
+        slice_s = 0.25
+        if deadline is not None:
+            slice_s = max(0.001, min(slice_s, deadline - time.monotonic()))
+        try:
+            value = job.result.get(timeout=slice_s, interval=0.005 if job.embedded else 0.05,
+                                   propagate=True, disable_sync_subtasks=False)
+        except CeleryTimeout:
+            return False, None
+        except (ContractError, JobSystemError):
+            raise
+        except (ConnectionError, OSError) as exc:
+            raise _broker_unavailable(self.app, exc) from None
+        except Exception as exc:
+            if type(exc).__module__.startswith(("redis", "kombu")):
+                raise _broker_unavailable(self.app, exc) from None
+            raise JobSystemError("job_failed", f"job {job.job_id} failed: "
+                                 f"{type(exc).__name__}: {exc}", {"job_id": job.job_id}) from None
+        return True, value
+
+
+class ProgressLine:
+    """Shows a job's progress on stderr, on a terminal only, at most a few times a second."""
+
+    def __init__(self) -> None:
+        self._last_shown = ""
+        self._next_read = 0.0
+
+    def __call__(self, job: SubmittedJob) -> None:
+        now = time.monotonic()
+        if now < self._next_read:
+            return
+        self._next_read = now + 0.5
+        from store import jobs
+
+        row = jobs.get_job(job.job_id)
+        if row is None:
+            return
+        text = f"[{job.job_id[:8]}] {row['status']}"
+        if row.get("progress"):
+            text += f": {row['progress']}"
+        if text != self._last_shown:
+            sys.stderr.write(f"\r\033[K{text}")
+            sys.stderr.flush()
+            self._last_shown = text
+
+    def close(self) -> None:
+        if self._last_shown:
+            sys.stderr.write("\r\033[K")
+            sys.stderr.flush()
+
+
+def run_job(task: str, kwargs: dict[str, Any], *, wait: bool = True,
+            timeout_s: float | None = None, queue: str | None = None,
+            correlation_id: str | None = None) -> tuple[SubmittedJob, Any]:
+    """Submit, then wait unless told not to; returns the job and its result (or None)."""
+    from cli.output import stderr_is_terminal
+
+    client = JobClient()
+    if not wait and client.embedded:
+        raise JobSystemError(
+            "no_wait_embedded", "--no-wait needs a broker or the local stack (`conveyor up`): "
+            "in the embedded mode the job runs inside this process and would stop with it")
+    job = client.submit(task, kwargs, queue=queue, require_worker=wait,
+                        correlation_id=correlation_id)
+    if not wait:
+        if not client.has_consumer(job.queue, grace_s=0):
+            sys.stderr.write(f"warning: no worker consumes queue '{job.queue}' yet; "
+                             f"job {job.job_id} waits for one\n")
+        return job, None
+    progress = ProgressLine() if stderr_is_terminal() else None
+    try:
+        return job, client.wait(job, timeout_s=timeout_s, on_tick=progress)
+    finally:
+        if progress is not None:
+            progress.close()

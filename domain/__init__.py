@@ -1,0 +1,1 @@
+"""Pure logic, one package per system. No click and no Celery here."""

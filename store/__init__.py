@@ -1,0 +1,1 @@
+"""Persistence: engine and sessions, models, migrations, the jobs table."""

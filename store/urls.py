@@ -1,0 +1,35 @@
+"""Database URLs: which driver, and where a SQLite file lives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def normalize_url(url: str) -> str:
+    """Pick the psycopg (v3) driver for plain postgres URLs; SQLAlchemy defaults to psycopg2."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a sqlite:///path URL (None for in-memory databases)."""
+    if not is_sqlite(url):
+        return None
+    rest = url.split("://", 1)[1]
+    path = rest[1:] if rest.startswith("/") else rest
+    path = path.split("?", 1)[0]
+    if path in ("", ":memory:"):
+        return None
+    return Path(path)
+
+
+def libpq_url(url: str) -> str:
+    """The URL psycopg itself accepts (no SQLAlchemy driver suffix)."""
+    scheme, sep, rest = url.partition("://")
+    return "postgresql://" + rest if sep and scheme.startswith("postgres") else url

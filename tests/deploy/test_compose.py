@@ -1,0 +1,79 @@
+"""docker-compose.yml is checked by reading it (no Docker engine runs here)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.support.env import ROOT
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())  # type: ignore[no-any-return]
+
+
+def _env(service: dict[str, Any]) -> dict[str, str]:
+    return service.get("environment") or {}
+
+
+def test_the_services(compose: dict[str, Any]) -> None:
+    assert {"redis", "postgres", "migrate", "worker-ops", "worker-pipelines", "beat",
+            "flower"} <= set(compose["services"])
+
+
+def test_exactly_one_beat(compose: dict[str, Any]) -> None:
+    beats = [name for name, s in compose["services"].items()
+             if "beat" in " ".join(map(str, s.get("command", [])))]
+    assert beats == ["beat"]
+    assert compose["services"]["beat"]["deploy"]["replicas"] == 1
+
+
+def test_workers_cover_every_queue_and_have_health_checks(compose: dict[str, Any]) -> None:
+    from config.queues import QUEUES
+
+    consumed: list[str] = []
+    for name in ("worker-ops", "worker-pipelines"):
+        service = compose["services"][name]
+        command = service["command"]
+        consumed += command[command.index("-Q") + 1].split(",")
+        assert service["healthcheck"]["test"][1:3] == ["conveyor", "check"]
+    assert sorted(consumed) == sorted(QUEUES)
+
+
+def test_every_conveyor_process_is_configured_through_conveyor_variables(
+        compose: dict[str, Any]) -> None:
+    for name in ("migrate", "worker-ops", "worker-pipelines", "beat", "flower"):
+        env = _env(compose["services"][name])
+        assert env["CONVEYOR_BROKER_URL"].startswith("redis://redis:6379")
+        assert env["CONVEYOR_DATABASE_URL"].startswith("postgresql://")
+        assert "migrate" in compose["services"][name].get("depends_on", {}) or name == "migrate"
+
+
+def test_flower_on_5555_and_migrate_is_one_shot(compose: dict[str, Any]) -> None:
+    assert compose["services"]["flower"]["ports"] == ["127.0.0.1:5555:5555"]
+    migrate = compose["services"]["migrate"]
+    assert migrate["command"] == ["conveyor", "db", "upgrade"]
+    assert migrate["restart"] == "no"
+
+
+def _compose_command() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker and subprocess.run([docker, "compose", "version"],
+                                 capture_output=True).returncode == 0:
+        return [docker, "compose"]
+    legacy = shutil.which("docker-compose")
+    return [legacy] if legacy else None
+
+
+def test_docker_compose_config_accepts_it_where_it_runs() -> None:
+    command = _compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` nor docker-compose is installed here")
+    result = subprocess.run([*command, "config", "--quiet"], cwd=ROOT,
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,1 @@
+"""Worker machinery: the persisted base task, backoff, hooks, the embedded worker, the stack."""
