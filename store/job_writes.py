@@ -69,6 +69,12 @@ _START_ATTEMPT = (
     f"WHERE {JOBS_TABLE}.status NOT IN ({_TERMINAL}) "
     "RETURNING attempts"
 )
+_REQUEUE_IF_IDLE = (
+    f"UPDATE {JOBS_TABLE} SET status = '{JobStatus.QUEUED.value}', last_error = {{p}}, "
+    "updated_at = {p} "
+    f"WHERE id = {{p}} AND updated_at < {{p}} AND status NOT IN ({_TERMINAL}) "
+    "RETURNING id"
+)
 _JSON_COLUMNS = frozenset({"args", "result"})
 
 
@@ -199,7 +205,8 @@ def start_attempt(job_id: str, *, kind: str, queue: str, args: dict[str, Any],
     return AttemptStart(attempts=int(rows[0][0]) if rows else 0)
 
 
-def _update(job_id: str, url: str | None, values: dict[str, Any]) -> None:
+def _update(job_id: str, url: str | None, values: dict[str, Any], *,
+            unless_finished: bool = False) -> None:
     db = _driver(_database_url(url))
     values["updated_at"] = _now()
     assignments, params = [], []
@@ -211,8 +218,9 @@ def _update(job_id: str, url: str | None, values: dict[str, Any]) -> None:
             assignments.append(f"{column} = {db.placeholder}")
             params.append(db.moment(value) if isinstance(value, datetime) else value)
     params.append(job_id)
-    db.execute(f"UPDATE {JOBS_TABLE} SET {', '.join(assignments)} WHERE id = {db.placeholder}",
-               tuple(params))
+    guard = f" AND status NOT IN ({_TERMINAL})" if unless_finished else ""
+    db.execute(f"UPDATE {JOBS_TABLE} SET {', '.join(assignments)} "
+               f"WHERE id = {db.placeholder}{guard}", tuple(params))
 
 
 def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
@@ -222,21 +230,31 @@ def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
 
 
 def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> None:
+    # The first outcome stands: a duplicate delivery finishing later (at-least-once
+    # delivery runs an idempotent body twice now and then) does not rewrite it.
     _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
                           "last_exit_code": 0, "next_retry_at": None,
-                          "finished_at": _now()})
+                          "finished_at": _now()}, unless_finished=True)
 
 
 def mark_failed(job_id: str, *, error: str, exit_code: int | None, result: Any = None,
                 url: str | None = None) -> None:
     _update(job_id, url, {"status": JobStatus.FAILED.value, "last_error": error,
                           "last_exit_code": exit_code, "result": result,
-                          "next_retry_at": None, "finished_at": _now()})
+                          "next_retry_at": None, "finished_at": _now()}, unless_finished=True)
 
 
-def mark_requeued(job_id: str, *, reason: str, url: str | None = None) -> None:
-    """Back to queued: its message was published again (workers/reconcile.py)."""
-    _update(job_id, url, {"status": JobStatus.QUEUED.value, "last_error": reason})
+def requeue_if_idle(job_id: str, *, idle_since: datetime, reason: str,
+                    url: str | None = None) -> bool:
+    """Back to queued, if the row is unfinished and unchanged since ``idle_since``.
+
+    workers/reconcile.py publishes the job again only when this returns True: a job
+    that a worker picked up or finished meanwhile has moved its row, and is left alone.
+    """
+    db = _driver(_database_url(url))
+    rows = db.execute(db.sql(_REQUEUE_IF_IDLE), (reason, db.moment(_now()), job_id,
+                                                 db.moment(idle_since)))
+    return bool(rows)
 
 
 def set_progress(job_id: str, progress: str, *, url: str | None = None) -> None:

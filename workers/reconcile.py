@@ -73,17 +73,25 @@ def reconcile(app: Any, *, older_than_s: float) -> dict[str, Any]:
         return {"checked": 0, "republished": [], "skipped": "not a Redis broker"}
     import redis
 
-    stale = jobs.unfinished_jobs_idle_since(utc_now() - timedelta(seconds=older_than_s))
-    if not stale:
-        return {"checked": 0, "republished": []}
+    idle_since = utc_now() - timedelta(seconds=older_than_s)
+    if not jobs.unfinished_jobs_idle_since(idle_since, limit=1):
+        return {"checked": 0, "republished": []}  # the usual case: no broker scan at all
     client = redis.Redis.from_url(connection.broker_url, socket_timeout=10)
+    # The broker first, the rows second: a job whose message left the broker before the
+    # scan because it finished has a finished row by the time the rows are read (a task
+    # writes its outcome before its message is acknowledged), so it is not mistaken for
+    # a lost one.
     present = task_ids_in_broker(client)
+    stale = jobs.unfinished_jobs_idle_since(idle_since)
     republished = []
     for row in stale:
         if row["id"] in present:
             continue
+        # A worker that picked the job up meanwhile has moved its row: leave it alone.
+        if not job_writes.requeue_if_idle(row["id"], idle_since=idle_since,
+                                          reason="the broker lost its message; republished"):
+            continue
         args = row.get("args") or {}
-        job_writes.mark_requeued(row["id"], reason="the broker lost its message; republished")
         app.send_task(row["kind"], args=args.get("args") or [], kwargs=args.get("kwargs") or {},
                       queue=row["queue"], task_id=row["id"],
                       headers={CORRELATION_HEADER: row.get("correlation_id")})

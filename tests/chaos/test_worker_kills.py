@@ -67,11 +67,11 @@ def test_no_job_is_lost_when_workers_keep_dying(job_env, start_worker, celery_cl
     for index in range(JOBS):
         queue = QUEUES[index % len(QUEUES)]
         if index % 4 == 0:
-            job = celery_client.submit("tests.support.tasks.flaky", {"fail_times": 1},
+            job = celery_client.submit("tests.support.tasks.flaky_durable", {"fail_times": 1},
                                        queue=queue)
         else:
             kwargs = {"marker_dir": str(marker), "key": f"k{index}",
-                      "sleep_ms": rng.randint(50, 150)}
+                      "sleep_ms": rng.randint(100, 300)}
             job = celery_client.submit("tests.support.tasks.effect", kwargs, queue=queue)
         submitted.append(job)
 

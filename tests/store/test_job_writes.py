@@ -60,3 +60,44 @@ def test_every_raw_write_reads_back_through_the_orm(db_url: str) -> None:
         assert (job.status, job.last_exit_code, job.result, job.next_retry_at) == (
             "failed", 3, {"code": "X"}, None)
         assert job.finished_at is not None and job.finished_at >= job.started_at
+
+
+def test_the_first_outcome_stands_against_a_late_duplicate(db_url: str) -> None:
+    from store import job_writes, jobs
+
+    job_writes.start_attempt("dup-1", kind="k.m.f", queue="default", args={},
+                             correlation_id=None, max_attempts=3, worker="a@h", url=db_url)
+    job_writes.mark_succeeded("dup-1", result={"ok": True}, url=db_url)
+    # A second delivery of the same job, finishing later with another outcome.
+    job_writes.mark_failed("dup-1", error="late", exit_code=1, url=db_url)
+    job_writes.mark_succeeded("dup-1", result={"ok": "again"}, url=db_url)
+    row = jobs.get_job("dup-1", url=db_url)
+    assert row is not None
+    assert (row["status"], row["result"], row["last_error"]) == ("succeeded", {"ok": True}, None)
+
+
+def test_a_job_is_requeued_only_while_its_row_stays_idle_and_unfinished(db_url: str) -> None:
+    from datetime import timedelta
+
+    from domain.clock import utc_now
+    from store import job_writes, jobs
+
+    for job_id in ("idle", "moved", "done"):
+        record_queued(db_url, QueuedJob(id=job_id, kind="k.m.f", queue="default", args={}))
+    cutoff = utc_now() + timedelta(milliseconds=1)
+    while utc_now() <= cutoff:  # rows written before the cutoff, changes after it
+        pass
+    job_writes.start_attempt("moved", kind="k.m.f", queue="default", args={},
+                             correlation_id=None, max_attempts=3, worker="a@h", url=db_url)
+    job_writes.start_attempt("done", kind="k.m.f", queue="default", args={},
+                             correlation_id=None, max_attempts=3, worker="a@h", url=db_url)
+    job_writes.mark_succeeded("done", result=None, url=db_url)
+
+    requeued = {job_id: job_writes.requeue_if_idle(job_id, idle_since=cutoff, reason="lost",
+                                                   url=db_url)
+                for job_id in ("idle", "moved", "done")}
+
+    assert requeued == {"idle": True, "moved": False, "done": False}
+    statuses = {job_id: (jobs.get_job(job_id, url=db_url) or {}).get("status")
+                for job_id in requeued}
+    assert statuses == {"idle": "queued", "moved": "running", "done": "succeeded"}

@@ -25,6 +25,14 @@ def flaky(self: PersistedTask, fail_times: int) -> dict[str, Any]:
     return _fail_then_succeed(self, fail_times)
 
 
+@shared_task(name="tests.support.tasks.flaky_durable", base=PersistedTask, bind=True,
+             max_attempts=10, backoff=FAST_BACKOFF)
+def flaky_durable(self: PersistedTask, fail_times: int) -> dict[str, Any]:
+    """Like flaky, with room for the redeliveries of a drill that keeps killing workers
+    (each one counts as an attempt, and three would exhaust flaky's budget)."""
+    return _fail_then_succeed(self, fail_times)
+
+
 @shared_task(name="tests.support.tasks.flaky_slow", base=PersistedTask, bind=True,
              max_attempts=3, backoff=BackoffPolicy(base_s=1.5, cap_s=1.5, jitter=0.0))
 def flaky_slow(self: PersistedTask, fail_times: int) -> dict[str, Any]:
