@@ -9,6 +9,7 @@ inside this process, so there is always one.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import uuid
@@ -20,6 +21,8 @@ from cli.contract import JobInterrupted
 from config.settings import get_settings
 from domain.errors import ContractError, JobSystemError
 from store.job_schema import CORRELATION_HEADER
+
+logger = logging.getLogger("conveyor.jobs")
 
 CONSUMER_CHECK_EVERY_S = 1.0
 BROKER_RETRY_S = 0.5
@@ -136,11 +139,26 @@ class _WaitWatch:
         return True
 
 
+def read_job_row(job_id: str) -> tuple[bool, dict[str, Any] | None]:
+    """(True, the job's row or None) or, while the database is locked or unreachable,
+    (False, None): a waiting client rides out an outage as the job's worker does."""
+    from store import jobs
+    from workers.transient import is_database_outage
+
+    try:
+        return True, jobs.get_job(job_id)
+    except Exception as exc:
+        if not is_database_outage(exc):
+            raise
+        logger.warning("cannot read job %s from the database now: %s", job_id, exc)
+        return False, None
+
+
 def _finished_in_store(job: SubmittedJob) -> tuple[bool, Any]:
     from store import jobs
     from store.job_schema import TERMINAL_STATUSES
 
-    row = jobs.get_job(job.job_id)
+    _, row = read_job_row(job.job_id)
     if row is None or row["status"] not in TERMINAL_STATUSES:
         return False, None
     return True, jobs.finished_result(row)
@@ -284,9 +302,7 @@ class ProgressLine:
         if now < self._next_read:
             return
         self._next_read = now + 0.5
-        from store import jobs
-
-        row = jobs.get_job(job.job_id)
+        _, row = read_job_row(job.job_id)
         if row is None:
             return
         text = f"[{job.job_id[:8]}] {row['status']}"
