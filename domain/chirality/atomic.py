@@ -32,9 +32,11 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
         finally:
             os.close(fd)
         os.replace(temp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(temp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # os.write() and fsync() name no file: say which one
         raise
     if sync_dir:
         fsync_dir(path.parent)
