@@ -81,34 +81,50 @@ def test_chirality_run_on_a_full_disk(tmp_path: Path, conveyor_home: Path, env: 
                                       tally: Tally) -> None:
     problem = tmp_path / "problem.json"
     problem.write_text(json.dumps({"title": "Disk", "statement": "Fill it up."}))
-    args = ["compute-pipeline", "--resolver", "echo", "--out", "runs/full", "--problem-file",
-            str(problem), "--max-seconds", "60"]
-    # An echo run writes about 880 KB: the first snapshots fit, the big ones do not.
-    with small_tmpfs(tmp_path / "runs-root", size_kib=2048) as disk:
-        disk.fill(leave_bytes=ROOM_BYTES * 2)
-        failed = run_cli("chirality", *args, env=env, cwd=disk.root)
-        assert failed.returncode == 4, failed.stderr
-        assert failed.stdout == ""
-        [line] = failed.stderr.splitlines()
+
+    def compute(run_id: str, *extra: str) -> subprocess.CompletedProcess[str]:
+        return run_cli("chirality", "compute-pipeline", "--resolver", "echo", "--out",
+                       f"runs/{run_id}", "--problem-file", str(problem), "--max-seconds", "60",
+                       *extra, env=env, cwd=disk.root)
+
+    def io_error(result: subprocess.CompletedProcess[str], run_id: str) -> None:
+        assert (result.returncode, result.stdout) == (4, ""), result.stderr
+        [line] = result.stderr.splitlines()  # the one JSON error line is all of stderr
         error = json.loads(line)["error"]
-        assert error["code"] == "IO_ERROR" and error["details"]["errno"] == 28, error
-        assert error["details"]["path"].startswith(str(disk.root / "runs" / "full")), error
-        run_dir = disk.root / "runs" / "full"
-        assert not (run_dir / "index.json").exists()
-        left = [p for p in disk.files() if p.name.endswith(".tmp") or p.name == "index.json"]
-        invalid = run_cli("chirality", "validate-run", str(run_dir), env=env)
+        assert (error["code"], error["details"]["errno"]) == ("IO_ERROR", 28), error
+        assert error["details"]["path"].startswith(str(disk.root / "runs" / run_id)), error
+
+    # An echo run writes about 880 KB: with 64 KiB free the first snapshots fit, not all.
+    with small_tmpfs(tmp_path / "runs-root", size_kib=3072) as disk:
+        assert compute("earlier").returncode == 0
+        earlier = disk.root / "runs" / "earlier"
+        earlier_files = sha256_tree(earlier)
+        disk.fill(leave_bytes=ROOM_BYTES * 2)
+        fresh, forced = compute("fresh"), compute("earlier", "--force")
+        io_error(fresh, "fresh")
+        io_error(forced, "earlier")
+        # No manifest for the new run, nothing half-written; the earlier run as it was.
+        assert not (disk.root / "runs" / "fresh" / "index.json").exists()
+        invalid = run_cli("chirality", "validate-run", str(disk.root / "runs" / "fresh"),
+                          env=env)
         assert invalid.returncode == 1 and "RUN_INVALID" in invalid.stderr, invalid.stderr
-        [job] = jobs.list_jobs()
-        assert (job["status"], job["last_exit_code"]) == ("failed", 4), job
-        clean = no_crash(conveyor_home, failed)
+        assert sha256_tree(earlier) == earlier_files
+        assert run_cli("chirality", "validate-run", str(earlier), "--strict",
+                       env=env).returncode == 0
+        left = [p for p in disk.files() if p.name.endswith(".tmp")]
+        failed_jobs = [(job["status"], job["last_exit_code"]) for job in jobs.list_jobs()
+                       if job["status"] != "succeeded"]
+        assert failed_jobs == [("failed", 4)] * 2, failed_jobs
+        clean = no_crash(conveyor_home, fresh) and no_crash(conveyor_home, forced)
         assert clean and left == [], left
 
         disk.free()
-        again = run_cli("chirality", *args, env=env, cwd=disk.root)
+        again = compute("fresh")
         assert again.returncode == 0, again.stderr
-        assert json.loads(again.stdout) == {"run_id": "full",
-                                            "manifest": "runs/full/index.json"}
-        valid = run_cli("chirality", "validate-run", str(run_dir), "--strict", env=env)
+        assert json.loads(again.stdout) == {"run_id": "fresh",
+                                            "manifest": "runs/fresh/index.json"}
+        valid = run_cli("chirality", "validate-run", str(disk.root / "runs" / "fresh"),
+                        "--strict", env=env)
         assert valid.returncode == 0, valid.stderr
     tally.record("chirality", clean=clean, left_behind=left, recovered=True)
 
