@@ -27,6 +27,9 @@ BATCH = 150
 # PostgreSQL writes give up and the jobs go through Celery's retries; and longer than a
 # waiting client's row check interval (5 s, cli/jobs_client.py), so one falls inside.
 OUTAGE_S = 5.5
+# A statement PostgreSQL received before the cut still commits: the writes are counted
+# from this far into the outage on.
+IN_FLIGHT_S = 1.0
 UNFINISHED = ("queued", "running", "retrying")
 
 
@@ -131,18 +134,20 @@ def test_jobs_ride_out_a_database_outage(outage: Outage, job_env: dict[str, str]
     # Given a CLI waiting on a running job, and a batch of jobs under way ...
     cli = start_submit_and_wait("tests.support.tasks.blocking", {"marker_dir": str(blocker)},
                                 job_env)
+    _wait_for(lambda: (blocker / "log").exists(), "the CLI's job to start")
     submitted = [celery_client.submit("tests.support.tasks.effect",
                                       {"marker_dir": str(marker), "key": f"k{index}",
-                                       "sleep_ms": 20})
+                                       "sleep_ms": 50})
                  for index in range(BATCH)]
-    _wait_for(lambda: (blocker / "log").exists() and _statuses()["succeeded"] >= BATCH // 10,
+    _wait_for(lambda: len(jobs.list_jobs(status="succeeded", limit=BATCH // 10)) == BATCH // 10,
               "the batch to get going")
 
     # When the database is locked or unreachable for a few seconds ...
     outage.begin()
-    began = time.monotonic()
+    began, pause = time.monotonic(), threading.Event()
+    pause.wait(IN_FLIGHT_S)  # the outage itself: nothing to poll for
     finished_before = _statuses()["succeeded"]
-    threading.Event().wait(OUTAGE_S)  # the outage itself: nothing to poll for
+    pause.wait(OUTAGE_S - IN_FLIGHT_S)
     finished_during = _statuses()["succeeded"] - finished_before
     outage.end()
     outage_s = time.monotonic() - began
@@ -178,7 +183,8 @@ def test_jobs_ride_out_a_database_outage(outage: Outage, job_env: dict[str, str]
         assert cli_reads_refused >= 1, "the waiting CLI never read its row during the outage"
     redelivered = sum(1 for row in rows if row is not None and row["attempts"] > 1)
     print(f"database outage ({outage.name}): {BATCH} jobs, outage {outage_s:.1f} s, "
-          f"{finished_during} finished during it, {bookkeeping_retries} bookkeeping retries, "
+          f"{BATCH - finished_before} unfinished once it held, {finished_during} finished in "
+          f"it, {bookkeeping_retries} bookkeeping retries, "
           f"{redelivered} jobs with attempts > 1, {statuses['succeeded']} succeeded, "
           f"{len(effects)} effects applied once "
           f"({sum(executions.values()) - len(executions)} re-executions), waiting CLI ok "
