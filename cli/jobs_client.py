@@ -13,7 +13,8 @@ import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,15 +144,29 @@ def read_job_row(job_id: str) -> tuple[bool, dict[str, Any] | None]:
     """(True, the job's row or None) or, while the database is locked or unreachable,
     (False, None): a waiting client rides out an outage as the job's worker does."""
     from store import jobs
+
+    try:
+        with database_reachable():
+            return True, jobs.get_job(job_id)
+    except JobSystemError:
+        return False, None
+
+
+@contextmanager
+def database_reachable() -> Iterator[None]:
+    """A locked or unreachable jobs database is the job system failing to serve
+    (JobSystemError database_unavailable), not an unexpected error."""
     from workers.transient import is_database_outage
 
     try:
-        return True, jobs.get_job(job_id)
+        yield
     except Exception as exc:
         if not is_database_outage(exc):
             raise
-        logger.warning("cannot read job %s from the database now: %s", job_id, exc)
-        return False, None
+        # The driver's text may name the server: the log has it, the message does not.
+        logger.warning("the jobs database is unavailable: %s", exc)
+        raise JobSystemError("database_unavailable", "the jobs database is locked or cannot "
+                             "be reached; try again shortly") from exc
 
 
 def _finished_in_store(job: SubmittedJob) -> tuple[bool, Any]:

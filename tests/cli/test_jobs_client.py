@@ -1,9 +1,14 @@
-"""A client waiting on a job rides out a database it cannot reach for a while."""
+"""A client waiting on a job rides out a database it cannot reach for a while; the jobs
+commands say it is unavailable."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from cli.contract import invoke
+from cli.conveyor import ERRORS, conveyor
 from cli.job_watch import wait_for_row
 from cli.jobs_client import read_job_row
 from config.settings import reset_settings
@@ -40,3 +45,16 @@ def test_jobs_wait_keeps_waiting_through_an_outage(unreachable_database: str) ->
     with pytest.raises(JobSystemError) as caught:
         wait_for_row(row, timeout_s=0.5)
     assert caught.value.reason == "wait_timeout"
+
+
+@pytest.mark.parametrize("args", [("jobs", "list"), ("jobs", "show", "j1"),
+                                  ("jobs", "wait", "j1", "--timeout", "1")])
+def test_the_jobs_commands_say_the_database_is_unavailable(
+        unreachable_database: str, args: tuple[str, ...],
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # Exit 3, the job system cannot serve (docs/conveyor.md); not an unexpected error.
+    assert invoke(conveyor, ERRORS, list(args)) == 3
+    error = json.loads(capsys.readouterr().err)
+    assert (error["code"], error["details"]["reason"]) == ("JOB_SYSTEM_UNAVAILABLE",
+                                                           "database_unavailable")
+    assert "127.0.0.1" not in error["message"]
