@@ -106,9 +106,11 @@ def jobs_group() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
 def jobs_list_command(status: str | None, kind: str | None, limit: int, as_json: bool) -> None:
     """List the most recent jobs, newest first."""
+    from cli.jobs_client import database_reachable
     from store import jobs
 
-    rows = jobs.list_jobs(status=status, kind=kind, limit=limit)
+    with database_reachable():
+        rows = jobs.list_jobs(status=status, kind=kind, limit=limit)
     if as_json:
         emit_json(rows, pretty=True)
         return
@@ -118,9 +120,11 @@ def jobs_list_command(status: str | None, kind: str | None, limit: int, as_json:
 
 
 def _job_or_not_found(job_id: str) -> dict[str, Any]:
+    from cli.jobs_client import database_reachable
     from store import jobs
 
-    row = jobs.get_job(job_id)
+    with database_reachable():
+        row = jobs.get_job(job_id)
     if row is None:
         raise ContractError("JOB_NOT_FOUND", f"no job with id {job_id}", {"job_id": job_id},
                             EXIT_NOT_FOUND)

@@ -6,7 +6,6 @@ import time
 from typing import Any
 
 from domain.errors import JobSystemError
-from store import jobs
 from store.job_schema import TERMINAL_STATUSES
 
 POLL_MAX_S = 0.25
@@ -14,7 +13,7 @@ POLL_MAX_S = 0.25
 
 def wait_for_row(row: dict[str, Any], *, timeout_s: float | None) -> dict[str, Any]:
     """Poll the row until its status is terminal; a missing worker or the timeout ends it."""
-    from cli.jobs_client import JobClient
+    from cli.jobs_client import JobClient, read_job_row
 
     client: JobClient | None = None
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -35,7 +34,9 @@ def wait_for_row(row: dict[str, Any], *, timeout_s: float | None) -> dict[str, A
                                      {"job_id": row["id"], "queue": row["queue"]})
         time.sleep(delay)
         delay = min(delay * 2, POLL_MAX_S)
-        fresh = jobs.get_job(row["id"])
+        readable, fresh = read_job_row(row["id"])
+        if not readable:
+            continue  # the database is locked or unreachable: ask again (the deadline holds)
         if fresh is None:
             raise JobSystemError("job_vanished", f"job {row['id']} was deleted while waiting")
         row = fresh

@@ -9,10 +9,12 @@ inside this process, so there is always one.
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +22,8 @@ from cli.contract import JobInterrupted
 from config.settings import get_settings
 from domain.errors import ContractError, JobSystemError
 from store.job_schema import CORRELATION_HEADER
+
+logger = logging.getLogger("conveyor.jobs")
 
 CONSUMER_CHECK_EVERY_S = 1.0
 BROKER_RETRY_S = 0.5
@@ -136,11 +140,40 @@ class _WaitWatch:
         return True
 
 
+def read_job_row(job_id: str) -> tuple[bool, dict[str, Any] | None]:
+    """(True, the job's row or None) or, while the database is locked or unreachable,
+    (False, None): a waiting client rides out an outage as the job's worker does."""
+    from store import jobs
+
+    try:
+        with database_reachable():
+            return True, jobs.get_job(job_id)
+    except JobSystemError:
+        return False, None
+
+
+@contextmanager
+def database_reachable() -> Iterator[None]:
+    """A locked or unreachable jobs database is the job system failing to serve
+    (JobSystemError database_unavailable), not an unexpected error."""
+    from workers.transient import is_database_outage
+
+    try:
+        yield
+    except Exception as exc:
+        if not is_database_outage(exc):
+            raise
+        # The driver's text may name the server: the log has it, the message does not.
+        logger.warning("the jobs database is unavailable: %s", exc)
+        raise JobSystemError("database_unavailable", "the jobs database is locked or cannot "
+                             "be reached; try again shortly") from exc
+
+
 def _finished_in_store(job: SubmittedJob) -> tuple[bool, Any]:
     from store import jobs
     from store.job_schema import TERMINAL_STATUSES
 
-    row = jobs.get_job(job.job_id)
+    _, row = read_job_row(job.job_id)
     if row is None or row["status"] not in TERMINAL_STATUSES:
         return False, None
     return True, jobs.finished_result(row)
@@ -284,9 +317,7 @@ class ProgressLine:
         if now < self._next_read:
             return
         self._next_read = now + 0.5
-        from store import jobs
-
-        row = jobs.get_job(job.job_id)
+        _, row = read_job_row(job.job_id)
         if row is None:
             return
         text = f"[{job.job_id[:8]}] {row['status']}"

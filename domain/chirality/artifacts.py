@@ -1,5 +1,10 @@
 """The run's files: snapshots/{C,D,X,E}.jsonl, then index.json, last and atomically.
 
+Every new file is first written whole beside its final name (a temp file, fsynced); only
+then is an earlier run's manifest withdrawn and are the files renamed into place, the
+manifest last. A failure while writing (a full disk, the deadline) therefore leaves an
+earlier run as it was, and renames need no free space.
+
 A snapshot line holds exactly the snapshot schema's fields (the original producer also
 wrote top-level row/col, which the schema forbids); coordinates and the like go in meta.
 """
@@ -8,11 +13,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from domain.chirality.atomic import fsync_dir, remove_durably, write_atomic
+from domain.chirality.atomic import discard, fsync_dir, remove_durably, write_temp
 from domain.chirality.canonical import SNAPSHOT_MATRICES
 from domain.chirality.layout import MANIFEST_NAME, SNAPSHOTS_DIR, RunLayout, ensure_real_dir
 from domain.chirality.matrix import Matrix
@@ -67,19 +74,50 @@ class FileMeta:
                 "sha256": self.sha256, "bytes": self.bytes}
 
 
-def write_snapshots(layout: RunLayout, matrices: Mapping[str, Matrix], *,
-                    resolver: str) -> dict[str, FileMeta]:
-    """Write C, D, X and E; the sha256 is over exactly the bytes written."""
+@dataclass
+class StagedRun:
+    """A run's new files, written beside their final names but not yet in place."""
+
+    layout: RunLayout
+    files: dict[str, FileMeta] = field(default_factory=dict)
+    renames: list[tuple[Path, Path]] = field(default_factory=list)
+    """(temp, final), in the order they go into place: the snapshots, then the manifest."""
+
+    def add(self, final: Path, data: bytes) -> None:
+        self.renames.append((write_temp(final, data), final))
+
+    def commit(self) -> None:
+        """Replace the earlier run: its manifest out first, the new manifest in last."""
+        withdraw_manifest(self.layout)
+        for temp, final in self.renames:
+            if final == self.layout.manifest_path:
+                fsync_dir(self.layout.snapshots_dir)  # the snapshots before the manifest
+            os.replace(temp, final)
+        fsync_dir(self.layout.run_dir)
+
+    def discard(self) -> None:
+        """Remove whatever was not put in place (nothing, after a commit)."""
+        for temp, _ in self.renames:
+            discard(temp)
+
+
+def stage_snapshots(layout: RunLayout, matrices: Mapping[str, Matrix], *,
+                    resolver: str) -> StagedRun:
+    """Write C, D, X and E beside their places; the sha256 is over exactly those bytes."""
     ensure_real_dir(layout.snapshots_dir)
-    files: dict[str, FileMeta] = {}
-    for name in SNAPSHOT_MATRICES:
-        data = encode_snapshot(matrices[name], resolver=resolver)
-        write_atomic(layout.snapshot_path(name), data, sync_dir=False)
-        files[name] = FileMeta(path=f"{SNAPSHOTS_DIR}/{name}.jsonl",
-                               records=matrices[name].shape[0] * matrices[name].shape[1],
-                               sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
-    fsync_dir(layout.snapshots_dir)  # once for the four renames
-    return files
+    staged = StagedRun(layout)
+    try:
+        for name in SNAPSHOT_MATRICES:
+            data = encode_snapshot(matrices[name], resolver=resolver)
+            staged.add(layout.snapshot_path(name), data)
+            staged.files[name] = FileMeta(
+                path=f"{SNAPSHOTS_DIR}/{name}.jsonl",
+                records=matrices[name].shape[0] * matrices[name].shape[1],
+                sha256=hashlib.sha256(data).hexdigest(), bytes=len(data))
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
 
 
 def build_manifest(*, run_id: str, created_at: str, problem: Problem,
@@ -106,7 +144,3 @@ def withdraw_manifest(layout: RunLayout) -> bool:
     manifest whose checksums no longer match the files beside it.
     """
     return remove_durably(layout.run_dir / MANIFEST_NAME)
-
-
-def write_manifest(layout: RunLayout, manifest: Mapping[str, Any]) -> None:
-    write_atomic(layout.manifest_path, encode_manifest(manifest))

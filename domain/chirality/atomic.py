@@ -17,8 +17,10 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
-    """Readers see the old file or the whole new one, never a part; a crash leaves no part."""
+def write_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a new, fsynced temp file beside ``path``; the caller renames it into place
+    (readers then see the old file or the whole new one) or removes it. On failure, nothing
+    is left and the error names ``path``."""
     temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
     # O_EXCL|O_NOFOLLOW: the temp name is ours alone and never a planted symlink.
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
@@ -31,13 +33,18 @@ def write_atomic(path: Path, data: bytes, *, sync_dir: bool = True) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
+    except BaseException as exc:
+        discard(temp)
+        if isinstance(exc, OSError) and exc.filename is None:
+            exc.filename = str(path)  # os.write() and fsync() name no file: say which one
         raise
-    if sync_dir:
-        fsync_dir(path.parent)
+    return temp
+
+
+def discard(temp: Path) -> None:
+    """Remove a temp file that was not renamed into place (gone already is fine)."""
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
 
 
 def remove_durably(path: Path) -> bool:

@@ -14,12 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from config.chirality import ChiralitySettings
-from domain.chirality.artifacts import (
-    build_manifest,
-    withdraw_manifest,
-    write_manifest,
-    write_snapshots,
-)
+from domain.chirality.artifacts import build_manifest, encode_manifest, stage_snapshots
 from domain.chirality.calls import Resolver
 from domain.chirality.claim import claim_run
 from domain.chirality.compute import Computation, compute
@@ -147,18 +142,21 @@ def _compute_and_write(request: PipelineRequest, layout: RunLayout, *,
     if on_progress is not None:
         on_progress("writing snapshots")
     write_started = time.monotonic()
-    withdraw_manifest(layout)
-    files = write_snapshots(layout, computation.matrices, resolver=request.resolver)
-    if time.monotonic() >= deadline:
-        raise timed_out(f"run {request.run_id} ran out of time while writing its snapshots; "
-                        f"no manifest was written", run_id=request.run_id)
-    finished = time.monotonic()
-    write_manifest(layout, build_manifest(
-        run_id=request.run_id, created_at=now_iso(), problem=request.problem,
-        durations={"total_ms": round((finished - started) * 1000),
-                   "compute_ms": round(computation.elapsed_s * 1000),
-                   "write_ms": round((finished - write_started) * 1000)},
-        files=files))
+    staged = stage_snapshots(layout, computation.matrices, resolver=request.resolver)
+    try:
+        if time.monotonic() >= deadline:
+            raise timed_out(f"run {request.run_id} ran out of time while writing its "
+                            f"snapshots; no manifest was written", run_id=request.run_id)
+        finished = time.monotonic()
+        staged.add(layout.manifest_path, encode_manifest(build_manifest(
+            run_id=request.run_id, created_at=now_iso(), problem=request.problem,
+            durations={"total_ms": round((finished - started) * 1000),
+                       "compute_ms": round(computation.elapsed_s * 1000),
+                       "write_ms": round((finished - write_started) * 1000)},
+            files=staged.files)))
+        staged.commit()
+    finally:
+        staged.discard()
     logger.info("run %s computed: %d resolver calls in %.2f s", request.run_id,
                 computation.calls, computation.elapsed_s)
     return computation.calls

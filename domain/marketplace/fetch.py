@@ -11,7 +11,8 @@ import hashlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -31,6 +32,16 @@ CHUNK = 64 * 1024
 USER_AGENT = "conveyor-plugins/1"
 # Statuses worth another try: the server is busy or briefly broken.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+
+
+class _WriteFailed(Exception):
+    """Writing the local copy failed (a full disk, say): the plugin folder's problem, not
+    the source's. Carried past the read-side handlers, which would call it an unreadable
+    source or a network error (and retry it), then raised again as the OSError it is."""
+
+    def __init__(self, error: OSError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -125,7 +136,10 @@ class Fetcher:
                     raise _too_big(redact_url(url), max_bytes)
                 return _copy_limited(resp, dest, max_bytes, redact_url(url))
 
-        result = self._with_retries(url, once)
+        try:
+            result = self._with_retries(url, once)
+        except _WriteFailed as exc:
+            raise exc.error from None
         self.bytes_downloaded += result.size
         return result
 
@@ -160,15 +174,30 @@ def _too_big(shown: str, max_bytes: int) -> ContractError:
 def _copy_limited(stream: BinaryIO, dest: Path, max_bytes: int, shown: str) -> Download:
     digest = hashlib.sha256()
     size = 0
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with dest.open("wb") as out:
+    with _local_disk():
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        # Unbuffered: a full disk fails a write here, never later inside close().
+        out = dest.open("wb", buffering=0)
+    with out:
         while chunk := stream.read(CHUNK):
             size += len(chunk)
             if size > max_bytes:
                 raise _too_big(shown, max_bytes)
             digest.update(chunk)
-            out.write(chunk)
+            view = memoryview(chunk)
+            with _local_disk():
+                while view:
+                    view = view[out.write(view):]
     return Download(size, digest.hexdigest())
+
+
+@contextmanager
+def _local_disk() -> Iterator[None]:
+    """Mark an OSError as the local copy's (see _WriteFailed)."""
+    try:
+        yield
+    except OSError as exc:
+        raise _WriteFailed(exc) from None
 
 
 def copy_local(source: Path, dest: Path, *, max_bytes: int) -> Download:
@@ -176,6 +205,8 @@ def copy_local(source: Path, dest: Path, *, max_bytes: int) -> Download:
     try:
         with source.open("rb") as stream:
             return _copy_limited(stream, dest, max_bytes, str(source))
+    except _WriteFailed as exc:
+        raise exc.error from None
     except OSError as exc:
         raise plugin_error("ERROR-INST-001", f"cannot read {source}: {exc.strerror or exc}",
                            {"source": str(source)}) from None

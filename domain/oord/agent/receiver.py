@@ -126,7 +126,9 @@ def verify_incoming(name: str, *, settings: OordSettings, token: str, worker: st
     except LeaseLost as exc:
         log_event(logger, "lease_lost", level=logging.WARNING, bundle=name, error=str(exc))
         return {"skipped": True, "state": state.PROCESSING, "lease_lost": True}
-    except Exception as exc:  # disk full, permissions, a bug: retry later, never extract
+    except OSError as exc:  # a full disk, permissions: the environment's failure (exit 2)
+        return _env_error(row, token, f"{type(exc).__name__}: {exc}", backoff)
+    except Exception as exc:  # a bug: retry later, never extract
         logger.error("verify crashed", exc_info=exc,
                      extra={"event": "verify_crashed", "bundle": name})
         return _env_error(row, token, f"{type(exc).__name__}: {exc}", backoff)

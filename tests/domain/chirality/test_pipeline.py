@@ -18,6 +18,7 @@ from domain.chirality.validate import validate_run
 from domain.errors import ContractError
 from tests.support.chat_server import ChatServer
 from tests.support.chirality import PROBLEM, fast_settings
+from tests.support.tmpfs import small_tmpfs
 
 
 def _request(root: Path, **overrides: Any) -> PipelineRequest:
@@ -174,3 +175,17 @@ def test_job_arguments_are_checked_again_on_the_worker(change: dict[str, Any],
     with pytest.raises(ContractError) as caught:
         PipelineRequest.from_job(kwargs)
     assert caught.value.exit_code == 2 and message in caught.value.message
+
+
+def test_a_forced_run_on_a_full_disk_keeps_the_earlier_run(tmp_path: Path) -> None:
+    # Every new file is written before the earlier run is touched: a disk that fills up
+    # while they are written costs the new run only.
+    with small_tmpfs(tmp_path / "disk", size_kib=2048) as disk:
+        _run(disk.root)
+        run = disk.root / "runs" / "r1"
+        before = {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+        disk.fill(leave_bytes=256 * 1024)  # room for some snapshots, not all of them
+        error = _error(disk.root, force=True)
+        assert (error.code, error.exit_code, error.details["errno"]) == ("IO_ERROR", 4, 28)
+        assert {p.name: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before
+        assert validate_run(run, strict=True).ok

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import socket
 import threading
@@ -10,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from domain.errors import ContractError
-from domain.marketplace.fetch import _request
+from domain.marketplace.fetch import _request, copy_local
 from tests.domain.marketplace.conftest import RecordingFetcher
 from tests.support.plugin_market import serve
 from workers.backoff import compute_backoff_s
@@ -96,3 +97,24 @@ def test_basic_auth_from_the_url() -> None:
     request = _request("https://ci:p%40ss@host.example/a.tgz")
     assert request.full_url == "https://host.example/a.tgz"
     assert request.get_header("Authorization") == "Basic Y2k6cEBzcw=="
+
+
+# A full disk, for real: every write to /dev/full fails with ENOSPC.
+FULL_DISK = Path("/dev/full")
+
+
+@pytest.mark.skipif(not FULL_DISK.exists(), reason="no /dev/full on this system")
+def test_a_full_disk_is_not_a_network_error(site: Path, fetcher: RecordingFetcher) -> None:
+    # Writing the download fails: that is the plugin folder's disk, so it is raised as the
+    # OSError it is (ERROR-INST-004 for the command), neither ERROR-NET-001 nor retried.
+    with serve(site) as server, pytest.raises(OSError) as caught:
+        fetcher.download(f"{server.url}/a.bin", FULL_DISK, max_bytes=10_000)
+    assert caught.value.errno == errno.ENOSPC
+    assert server.hits["/a.bin"] == 1 and fetcher.slept == []
+
+
+@pytest.mark.skipif(not FULL_DISK.exists(), reason="no /dev/full on this system")
+def test_a_full_disk_is_not_an_unreadable_source(site: Path) -> None:
+    with pytest.raises(OSError) as caught:
+        copy_local(site / "a.bin", FULL_DISK, max_bytes=10_000)
+    assert caught.value.errno == errno.ENOSPC
