@@ -274,7 +274,9 @@ def test_no_secret_reaches_a_queue_message_a_row_or_a_log(deployment: dict[str, 
     # the unexpected one, in cli.log) name the URLs without their passwords
     gone = {"CONVEYOR_DATABASE_URL": f"postgresql://conveyor:{PG_SECRET}@127.0.0.1:1/x",
             "CONVEYOR_BROKER_URL": f"redis://:{REDIS_SECRET}@127.0.0.1:1/0"}
-    assert cli("conveyor", "jobs", "list", **gone).returncode == 1
+    listed = cli("conveyor", "jobs", "list", **gone)
+    assert listed.returncode == 3  # JOB_SYSTEM_UNAVAILABLE: the database cannot be reached
+    assert json.loads(listed.stderr)["details"]["reason"] == "database_unavailable"
     assert cli("conveyor", "check", "--queue", "default", "--timeout", "2",
                **gone).returncode == 1
     cli_log = (deployment["home"] / "logs" / "cli.log").read_text()
