@@ -17,6 +17,7 @@ import click
 from click.core import ParameterSource
 
 from cli.contract import invoke, run_cli
+from cli.paths import SafePath
 from cli.plugin_envelope import (
     EnvelopeErrors,
     Sink,
@@ -66,7 +67,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--marketplace", metavar="FOLDER|URL",
                      help="Marketplace folder or http(s) URL [YELLOW_PLUGINS_MARKETPLACE]."),
-        click.option("--plugin-dir", metavar="DIR", type=click.Path(file_okay=False),
+        click.option("--plugin-dir", metavar="DIR", type=SafePath(file_okay=False),
                      help="Plugin folder [YELLOW_PLUGINS_DIR, default ./.claude-plugin]."),
         click.option("--input", "input_file", metavar="FILE|-",
                      help="Read the JSON request from FILE or stdin (automated mode)."),
