@@ -16,6 +16,7 @@ import io
 import json
 import logging
 import os
+import shutil
 import stat
 import sys
 from collections.abc import Callable, Iterator, Sequence
@@ -229,7 +230,7 @@ def make_hostile_file(folder: Path, kind: str, *, valid: bytes = b"{}",
     path = folder / f"hostile-{kind}"
     with contextlib.suppress(FileNotFoundError):
         if path.is_dir() and not path.is_symlink():
-            os.rmdir(path)
+            shutil.rmtree(path)  # an earlier example may have written into it
         else:
             path.unlink()
     makers: dict[str, Callable[[], str]] = {
@@ -351,3 +352,17 @@ def tree_state(root: Path, *, skip: Callable[[str], bool] = lambda rel: False
             else:
                 state[rel] = ("special", mode, None)
     return state
+
+
+@dataclass(frozen=True)
+class Changes:
+    added: list[str]
+    removed: list[str]
+    modified: list[str]
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> Changes:
+    """What differs between two tree_state() pictures."""
+    return Changes(added=sorted(set(after) - set(before)),
+                   removed=sorted(set(before) - set(after)),
+                   modified=sorted(k for k in set(before) & set(after) if before[k] != after[k]))
