@@ -6,6 +6,7 @@ click's own usage errors come out as JSON when the caller asked for JSON.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -44,7 +45,7 @@ class SynoraErrorFormat:
             emit_json({"error": True, "code": error.code, "message": error.message,
                        "details": error.details}, pretty=True, stream=sys.stderr)
         else:
-            sys.stderr.write(f"synora: error: {error.message}\n")
+            sys.stderr.write(f"synora: error: {one_line(error.message)}\n")
             sys.stderr.flush()
 
     def usage_error(self, message: str) -> ContractError:
@@ -57,6 +58,21 @@ class SynoraErrorFormat:
         return ContractError(INTERNAL_ERROR, message, {}, EXIT_INTERNAL)
 
 
+def one_line(text: str) -> str:
+    """The text mode's error is one line: line breaks (click's "Choose from:\\n\\t...", a
+    name given with a newline) become single spaces."""
+    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
+
+
+# C0/C1 controls and the Unicode line separators: shown escaped, so a value never adds a line.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def shown(value: Any) -> str:
+    """A value for a text line: a newline in a name or a path is shown as \\n."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -67,11 +83,12 @@ def print_outcome(outcome: Outcome, *, json_mode: bool, verbose: bool) -> None:
         emit_json(outcome.to_json(), pretty=True)
         return
     lines = [f"operation_id: {outcome.operation_id}", f"status: {outcome.status}",
-             f"rollback_status: {outcome.rollback_status}", f"message: {outcome.message}"]
+             f"rollback_status: {outcome.rollback_status}",
+             f"message: {shown(outcome.message)}"]
     if outcome.error_code:
         lines.append(f"error_code: {outcome.error_code}")
     if verbose:
-        lines += [f"precheck_paths: {', '.join(outcome.precheck_paths) or '-'}",
+        lines += [f"precheck_paths: {shown(', '.join(outcome.precheck_paths) or '-')}",
                   f"mutation_boundary_reached: {_flag(outcome.mutation_boundary_reached)}",
                   f"audit_rows_written: {outcome.audit_rows_written}"]
     click.echo("\n".join(lines))
@@ -85,7 +102,7 @@ def print_package(package: dict[str, Any], *, json_mode: bool) -> None:
     if json_mode:
         emit_json(package, pretty=True)
         return
-    click.echo("\n".join(f"{key}: {package[key] if package[key] is not None else '-'}"
+    click.echo("\n".join(f"{key}: {shown(package[key]) if package[key] is not None else '-'}"
                          for key in PACKAGE_FIELDS))
 
 
@@ -94,7 +111,7 @@ def print_packages(packages: list[dict[str, Any]], *, json_mode: bool) -> None:
         emit_json({"packages": packages}, pretty=True)
         return
     columns = ("id", "version", "status", "risk_level", "install_path")
-    table = [columns] + [tuple(str(p[c]) for c in columns) for p in packages]
+    table = [columns] + [tuple(shown(p[c]) for c in columns) for p in packages]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths,
