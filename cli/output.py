@@ -8,9 +8,16 @@ from typing import Any, TextIO
 
 
 def to_json(data: Any, *, pretty: bool = False) -> str:
-    if pretty:
-        return json.dumps(data, indent=2, ensure_ascii=False)
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    """UTF-8-ready JSON text: non-ASCII as is, unless the data holds a lone surrogate (an
+    argument's bytes that were not UTF-8, a \\ud800 escape in an input file), which UTF-8
+    cannot encode; then everything non-ASCII is written as \\u escapes."""
+    layout: dict[str, Any] = {"indent": 2} if pretty else {"separators": (",", ":")}
+    text = json.dumps(data, ensure_ascii=False, **layout)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(data, ensure_ascii=True, **layout)
+    return text
 
 
 def emit_json(data: Any, *, pretty: bool = False, stream: TextIO | None = None) -> None:
