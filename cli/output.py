@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any, TextIO
+
+# C0/C1 controls, the Unicode line separators and lone surrogates (bytes that were not
+# UTF-8): none of them belongs raw in a line of text output.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def to_json(data: Any, *, pretty: bool = False) -> str:
@@ -18,6 +23,12 @@ def to_json(data: Any, *, pretty: bool = False) -> str:
     except UnicodeEncodeError:
         return json.dumps(data, ensure_ascii=True, **layout)
     return text
+
+
+def printable(value: object) -> str:
+    """A value for one line of text output: a newline in a name or a path is shown as \\n,
+    an escape character as \\x1b, a byte that was not UTF-8 as \\udcff."""
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], str(value))
 
 
 def emit_json(data: Any, *, pretty: bool = False, stream: TextIO | None = None) -> None:

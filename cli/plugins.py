@@ -8,6 +8,7 @@ BaseResponse envelope on stdout or in --output. Exit codes (the catalog gives no
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -214,7 +215,7 @@ def _command(name: str, request: dict[str, Any], params: dict[str, Any]) -> Comm
     SINK.home = settings.home
     dry_run = bool(request.get("dryRun"))
     runtime = Runtime(
-        layout=PluginLayout(Path(params.get("plugin_dir") or settings.plugin_dir)),
+        layout=PluginLayout(_plugin_dir(str(params.get("plugin_dir") or settings.plugin_dir))),
         settings=settings,
         fetcher=Fetcher(NetPolicy(timeout_s=settings.net_timeout_s, retries=settings.net_retries,
                                   backoff_base_s=settings.net_backoff_base_s,
@@ -227,6 +228,20 @@ def _command(name: str, request: dict[str, Any], params: dict[str, Any]) -> Comm
                   telemetry_context=request.get("telemetryContext", {}), started=SINK.started)
     SINK.transaction_id, SINK.correlation_id = cmd.tx_id, cmd.correlation_id
     return cmd
+
+
+# Linux limits: one name (bytes), a whole path.
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def _plugin_dir(raw: str) -> Path:
+    """The plugin folder; a path no file system can hold is refused before any work (it
+    would otherwise fail half-way, when the first file is written)."""
+    encoded = os.fsencode(raw)
+    if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        raise click.UsageError(f"the plugin folder {raw[:80]!r}... is not a usable path: "
+                               f"a name or the path is too long")
+    return Path(raw)
 
 
 def _run(name: str, params: dict[str, Any], build: Callable[[dict[str, Any]], dict[str, Any]],

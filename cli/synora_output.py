@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from cli.output import emit_json
+from cli.output import emit_json, printable
 from domain.errors import ContractError, JobSystemError
 from domain.synora.errors import (
     EXIT_INTERNAL,
@@ -60,17 +60,8 @@ class SynoraErrorFormat:
 
 def one_line(text: str) -> str:
     """The text mode's error is one line: line breaks (click's "Choose from:\\n\\t...", a
-    name given with a newline) become single spaces."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", text).strip()
-
-
-# C0/C1 controls and the Unicode line separators: shown escaped, so a value never adds a line.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def shown(value: Any) -> str:
-    """A value for a text line: a newline in a name or a path is shown as \\n."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], str(value))
+    name given with a newline) become single spaces, other controls are escaped."""
+    return printable(re.sub(r"\s*[\r\n]+\s*", " ", text).strip())
 
 
 def _flag(value: bool) -> str:
@@ -84,11 +75,11 @@ def print_outcome(outcome: Outcome, *, json_mode: bool, verbose: bool) -> None:
         return
     lines = [f"operation_id: {outcome.operation_id}", f"status: {outcome.status}",
              f"rollback_status: {outcome.rollback_status}",
-             f"message: {shown(outcome.message)}"]
+             f"message: {printable(outcome.message)}"]
     if outcome.error_code:
         lines.append(f"error_code: {outcome.error_code}")
     if verbose:
-        lines += [f"precheck_paths: {shown(', '.join(outcome.precheck_paths) or '-')}",
+        lines += [f"precheck_paths: {printable(', '.join(outcome.precheck_paths) or '-')}",
                   f"mutation_boundary_reached: {_flag(outcome.mutation_boundary_reached)}",
                   f"audit_rows_written: {outcome.audit_rows_written}"]
     click.echo("\n".join(lines))
@@ -102,7 +93,7 @@ def print_package(package: dict[str, Any], *, json_mode: bool) -> None:
     if json_mode:
         emit_json(package, pretty=True)
         return
-    click.echo("\n".join(f"{key}: {shown(package[key]) if package[key] is not None else '-'}"
+    click.echo("\n".join(f"{key}: {printable(package[key]) if package[key] is not None else '-'}"
                          for key in PACKAGE_FIELDS))
 
 
@@ -111,7 +102,7 @@ def print_packages(packages: list[dict[str, Any]], *, json_mode: bool) -> None:
         emit_json({"packages": packages}, pretty=True)
         return
     columns = ("id", "version", "status", "risk_level", "install_path")
-    table = [columns] + [tuple(shown(p[c]) for c in columns) for p in packages]
+    table = [columns] + [tuple(printable(p[c]) for c in columns) for p in packages]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths,

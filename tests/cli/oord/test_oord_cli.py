@@ -233,3 +233,18 @@ def test_keys_trust_from_stdin_that_is_not_utf8_is_a_key_error(
                                  "PYTHONIOENCODING": "utf-8:strict"})
     assert result.returncode == 2, result.stderr
     assert json.loads(result.stderr)["error"]["code"] == "KEY_ERROR"
+
+
+@pytest.mark.parametrize("name", ["x\udcff.zip", "two\nlines.zip"])
+def test_verify_text_report_of_an_odd_bundle_name(oord: Oord, conveyor_home: Path,
+                                                  name: str) -> None:
+    # The verdict line printed the path raw: a byte that was not UTF-8 raised
+    # UnicodeEncodeError on a strict UTF-8 stdout (an internal error), a newline split it.
+    assert oord("keys", "init").returncode == 0
+    result = subprocess.run([str(Path(sys.executable).parent / "oord"), "verify", name],
+                            capture_output=True, timeout=60,
+                            env={**os.environ, "CONVEYOR_HOME": str(conveyor_home),
+                                 "PYTHONIOENCODING": "utf-8:strict"})
+    assert result.returncode == 2, result.stderr
+    last = result.stdout.decode().splitlines()[-1]
+    assert last.startswith("ERROR: ") and last.endswith("(exit 2)"), result.stdout

@@ -126,3 +126,11 @@ def test_a_flags_file_nested_too_deeply(plugins: PluginsCli, plugin_dir: Path) -
 def test_a_plugin_dir_with_a_nul_byte_is_a_usage_error(plugins: PluginsCli) -> None:
     call = plugins("install", "example-plugin", "--plugin-dir", "a\x00b")
     assert call.code == 2 and call.error_code == "ERROR-SCHEMA-002"
+
+
+@pytest.mark.parametrize("folder", ["a" * 256, "b/" * 2100])
+def test_a_plugin_dir_no_file_system_can_hold(plugins: PluginsCli, folder: str) -> None:
+    # ENAMETOOLONG came half-way (ERROR-INST-004), then again from the telemetry step's
+    # is_dir(), which ended as an internal error.
+    call = plugins("install", "stable-plugin", "--plugin-dir", folder)
+    assert call.code == 2 and call.error_code == "ERROR-SCHEMA-002", call.response
