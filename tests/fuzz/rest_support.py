@@ -139,6 +139,18 @@ NASTY_STRINGS: tuple[str, ...] = (
     " 6ba7b810-9dad-11d1-80b4-00c04fd430c8", "--help", "--version", "--json", "-h",
 )
 
+PLACEHOLDER = "{X}"
+
+
+def nasty_lines(template: Sequence[str], *, absolute: bool = True) -> list[list[str]]:
+    """The template with PLACEHOLDER replaced by each nasty string in turn (all of them,
+    not a sample: each is cheap, and a sample misses the one that matters). Without
+    ``absolute`` the values naming absolute paths are left out, for positions where a
+    path is written to ("/" as an output folder would be the machine's root)."""
+    values = [v for v in NASTY_STRINGS if absolute or not v.startswith("/")]
+    return [[value if part == PLACEHOLDER else part for part in template] for value in values]
+
+
 _ODD_CHARS = st.sampled_from([
     *"aZ09-_./\\:@+=, ",
     "\x00", "\n", "\r", "\t", "\x1b", "\x7f", "\u202e", "\u200f", "\ufeff", "é", "😀",

@@ -31,6 +31,7 @@ from tests.fuzz.rest_support import (
     make_hostile_file,
     mostly,
     mutated_json,
+    nasty_lines,
     one_bad_option,
     one_json_line,
     tree_state,
@@ -246,6 +247,30 @@ def test_odd_but_valid_problems_compute_valid_runs(
     assert manifest["problem"] == problem
     check = chirality("validate-run", str(root / "runs/odd"), "--strict")
     assert check.code == 0, check.describe()
+
+
+@pytest.mark.parametrize("template", [
+    ["compute-pipeline", "--resolver", "{X}", "--problem-file", "{problem}"],
+    ["compute-pipeline", "--resolver", "echo", "--problem-file", "{X}"],
+    ["compute-pipeline", "--resolver", "echo", "--problem-file", "{problem}", "--out", "{X}"],
+    ["compute-pipeline", "--resolver", "echo", "--problem-file", "{problem}",
+     "--max-seconds", "{X}"],
+    ["compute-pipeline", "--resolver", "echo", "--problem-file", "{problem}",
+     "--concurrency", "{X}"],
+    ["validate-run", "{X}"], ["validate-run", "{X}", "--strict"], ["{X}"]],
+    ids=lambda t: "-".join(a.strip("-") for a in t if a != "{problem}"))
+def test_every_nasty_string_in_every_position(chirality: Chirality, blocked_root: Path,
+                                              problem_path: Path, template: list[str]) -> None:
+    template = [str(problem_path) if a == "{problem}" else a for a in template]
+    for args in nasty_lines(template):
+        result = chirality(*args)
+        if is_help(result, args):
+            continue
+        if result.code == 0:  # validate-run of a folder that happens to be a valid run
+            assert one_json_line(result.out, "stdout")["valid"] is True
+            continue
+        assert error_of(result)["code"] in ("INVALID_ARGUMENTS", "IO_ERROR", "RUN_INVALID"), \
+            result.describe()
 
 
 # ---- validate-run ---------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from tests.fuzz.rest_support import (
     make_hostile_file,
     mostly,
     mutated_json,
+    nasty_lines,
     one_json_line,
     tree_state,
 )
@@ -305,11 +306,56 @@ def test_verify_arguments_end_in_a_report_or_the_error_line(
     if is_help(result, args):
         return
     if result.out:
-        verify_report(result, as_json="--json" in args)
+        verify_report(result, as_json=result.out.startswith("{"))
     else:
         assert error_of(result)["code"] in ("USAGE_ERROR", "KEY_ERROR"), result.describe()
     assert tree_state(sandbox.root,
                       skip=lambda rel: rel.startswith("conveyor-home/logs")) == before
+
+
+def _is_port(value: str) -> bool:
+    return value.strip().isdigit() and int(value) <= 65535
+
+
+# (template, whether absolute values may go there): outputs never get "/" and friends.
+NASTY_POSITIONS = [
+    (["verify", "{X}"], True), (["verify", "{X}", "--json"], True),
+    (["verify", "{bundle}", "--trusted", "{X}"], True),
+    (["verify", "{bundle}", "--tl-url", "{X}", "--json"], True),
+    (["seal", "--input-dir", "{X}", "--out", "{out}"], False),
+    (["seal", "--input-dir", "{source}", "--out", "{X}"], False),
+    (["seal", "--input-dir", "{source}", "--out", "{out}", "--org-id", "{X}"], True),
+    (["seal", "--input-dir", "{source}", "--out", "{out}", "--batch-id", "{X}"], True),
+    (["seal", "--input-dir", "{source}", "--out", "{out}", "--tl-mode", "{X}"], True),
+    (["seal", "--input-dir", "{source}", "--out", "{out}", "--core-url", "{X}"], True),
+    (["keys", "trust", "{X}"], True), (["keys", "{X}"], True), (["tl", "{X}"], True),
+    (["tl", "serve", "--port", "{X}"], True), (["agent", "scan", "--role", "{X}"], True),
+    (["agent", "scan", "--timeout", "{X}"], True), (["agent", "{X}"], True), (["{X}"], True),
+]
+
+
+@pytest.mark.parametrize(("template", "absolute"), NASTY_POSITIONS,
+                         ids=lambda v: "-".join(a.strip("-{}") for a in v)
+                         if isinstance(v, list) else "")
+def test_every_nasty_string_in_every_position(oord: Oord, sandbox: Sandbox, template: list[str],
+                                              absolute: bool) -> None:
+    places = {"{bundle}": str(sandbox.bundle), "{source}": str(sandbox.source),
+              "{out}": str(sandbox.root / "outs" / "nasty")}
+    template = [places.get(a, a) for a in template]
+    before = tree_state(sandbox.keys)
+    for args in nasty_lines(template, absolute=absolute):
+        if args[:3] == ["tl", "serve", "--port"] and _is_port(args[3]):
+            continue  # a valid port would start serving
+        result = oord(*args)
+        if is_help(result, args):
+            continue
+        if args[0] == "verify" and result.out:
+            # "--json" may be a value here ("--trusted --json", "-- --json"): the report
+            # is JSON exactly when it starts like JSON, and must then be all JSON
+            verify_report(result, as_json=result.out.startswith("{"))
+        elif result.code != 0 or args[0] != "seal":
+            error_of(result)
+        assert tree_state(sandbox.keys) == before, args
 
 
 # ---- keys -----------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from tests.fuzz.rest_support import (
     make_hostile_file,
     mostly,
     mutated_json,
+    nasty_lines,
     one_bad_option,
     run_cli_in_process,
     tree_state,
@@ -272,6 +273,46 @@ def test_each_install_option_alone_is_checked(plugins: Plugins, project: Project
     # Then
     response = response_of(result, args, _output_file(args))
     _changed_only_as_allowed(project, before, result, response)
+
+
+# (template, whether absolute values may go there): a plugin folder or an --output file
+# never gets "/" or "/etc/passwd".
+NASTY_POSITIONS = [
+    (["install", "{X}"], True), (["install", "example-plugin", "--version", "{X}"], True),
+    (["install", "stable-plugin", "--marketplace", "{X}"], True),
+    (["install", "stable-plugin", "--plugin-dir", "{X}"], False),
+    (["install", "stable-plugin", "--flag", "{X}"], True),
+    (["install", "stable-plugin", "--correlation-id", "{X}"], True),
+    (["install", "stable-plugin", "--consent", "{X}"], True),
+    (["install", "stable-plugin", "--node-version", "{X}", "--dry-run"], True),
+    (["install", "stable-plugin", "--claude-version", "{X}", "--dry-run"], True),
+    (["install", "--input", "{X}"], True),
+    (["install", "example-plugin", "--version", "1.2.3", "--output", "{X}"], False),
+    (["update", "{X}", "--check-only"], True),
+    (["update", "--all", "--version-constraint", "{X}", "--check-only"], True),
+    (["rollback", "{X}", "--list-targets", "--flag", "enableRollback=true"], True),
+    (["rollback", "example-plugin", "--cache-preference", "{X}", "--dry-run"], True),
+    (["rollback", "example-plugin", "--version", "{X}", "--flag", "enableRollback=true",
+      "--dry-run"], True),
+    (["rollback", "example-plugin", "--confirmation-token", "{X}", "--dry-run"], True),
+    (["{X}"], True),
+]
+
+
+@pytest.mark.parametrize(("template", "absolute"), NASTY_POSITIONS,
+                         ids=lambda v: "-".join(a.strip("-{}") for a in v)
+                         if isinstance(v, list) else "")
+def test_every_nasty_string_in_every_position(plugins: Plugins, project: Project,
+                                              template: list[str], absolute: bool) -> None:
+    for args in nasty_lines(template, absolute=absolute):
+        before = folder_state(project)
+        result = plugins(*args)
+        if is_help(result, args):
+            continue
+        response = response_of(result, args, _output_file(args))
+        _changed_only_as_allowed(project, before, result, response)
+        if response["status"] not in ("error", "dry-run"):
+            reset(project)
 
 
 # ---- automated requests ---------------------------------------------------------------------

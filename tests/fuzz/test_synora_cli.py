@@ -34,6 +34,7 @@ from tests.fuzz.rest_support import (
     invoke_script,
     make_hostile_file,
     mostly,
+    nasty_lines,
     near_uuid,
     one_bad_option,
     tree_state,
@@ -232,6 +233,46 @@ def test_restore_bad_input_ends_in_the_contract_and_changes_nothing(
     outcome = outcome_of(result, args)
     assert result.code == 4, result.describe()  # nothing here was ever quarantined
     assert_only_audit_rows_added(before, stored(box), outcome)
+
+
+NASTY_POSITIONS = [
+    ["cleanup", "quarantine", "--id", "{X}"], ["cleanup", "quarantine", "--id", "{X}", "--json"],
+    ["cleanup", "quarantine", "--id", PACKAGE, "--risk", "{X}", "--verbose"],
+    ["cleanup", "restore", "--operation-id", "{X}"],
+    ["cleanup", "restore", "--operation-id", "{X}", "--json"],
+    ["package", "show", "--id", "{X}"], ["package", "list", "--status", "{X}", "--json"],
+    ["package", "add", "--id", "{X}", "--name", "N", "--version", "1", "--install-path", "/o/p"],
+    ["package", "add", "--id", "Nasty.Name", "--name", "{X}", "--version", "1",
+     "--install-path", "/o/name"],
+    ["package", "add", "--id", "Nasty.Version", "--name", "V", "--version", "{X}",
+     "--install-path", "/o/version"],
+    ["package", "add", "--id", "Nasty.Path", "--name", "P", "--version", "1",
+     "--install-path", "{X}"],
+    ["package", "add", "--id", "Nasty.Source", "--name", "S", "--version", "1",
+     "--install-path", "/o/source", "--source", "{X}", "--json"],
+    ["cleanup", "{X}"], ["package", "{X}"], ["{X}"],
+]
+
+
+@pytest.mark.parametrize("template", NASTY_POSITIONS, ids=lambda t: "-".join(
+    a.strip("-{}") for a in t if "/" not in a))
+def test_every_nasty_string_in_every_position(synora: Synora, box: Box,
+                                              template: list[str]) -> None:
+    for args in nasty_lines(template):
+        before = stored(box)
+        result = synora(*args)
+        if is_help(result, args):
+            continue
+        if result.out and args[0] == "cleanup":
+            assert_only_audit_rows_added(before, stored(box), outcome_of(result, args))
+        elif result.code != 0:
+            error_of(result, args)
+            assert stored(box) == before
+        elif args[1] == "add":  # accepted: one new entry, taken out again
+            added = [row for row in db_rows(box.db)["software"]
+                     if row not in before[0]["software"]]
+            assert len(added) == 1, added
+            _unregister(box, added[0][0])
 
 
 # ---- package add / list / show ---------------------------------------------------------------
