@@ -166,6 +166,12 @@ def hostile_text(*, max_size: int = 24) -> st.SearchStrategy[str]:
     )
 
 
+def sandboxed(value: str) -> bool:
+    """A value that may go into a path setting: the environment cannot hold NUL, and an
+    absolute path or "~user" would point the command at the machine's own folders."""
+    return "\x00" not in value and not value.startswith(("/", "~"))
+
+
 def near_uuid() -> st.SearchStrategy[str]:
     """Valid UUIDs of every version, and strings that look almost like one."""
     hexes = st.text(st.sampled_from("0123456789abcdefABCDEFgx-"), min_size=30, max_size=40)

@@ -34,6 +34,7 @@ from tests.fuzz.rest_support import (
     nasty_lines,
     one_bad_option,
     one_json_line,
+    sandboxed,
     tree_state,
 )
 from tests.support.chirality import chirality_environment  # noqa: F401 - autouse fixture
@@ -54,6 +55,7 @@ def chirality(conveyor_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPat
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # "~" and defaults stay in here
 
     def run(*args: str) -> Result:
         return invoke_script(chirality_cli.chirality, chirality_cli.ERRORS, args, "chirality",
@@ -270,6 +272,29 @@ def test_every_nasty_string_in_every_position(chirality: Chirality, blocked_root
             assert one_json_line(result.out, "stdout")["valid"] is True
             continue
         assert error_of(result)["code"] in ("INVALID_ARGUMENTS", "IO_ERROR", "RUN_INVALID"), \
+            result.describe()
+
+
+@fuzz_settings(40)
+@given(name=st.sampled_from(["CHIRALITY_RUNS_ROOT", "CHIRALITY_CONCURRENCY",
+                             "CHIRALITY_MAX_RETRIES", "CHIRALITY_RETRY_BASE_S",
+                             "CHIRALITY_LOCK_POLL_S", "CONVEYOR_CLI_LOG_LEVEL"]),
+       value=st.one_of(hostile_text(), huge_or_bad_int()).filter(
+           sandboxed))
+def test_odd_settings_are_argument_errors_or_work(chirality: Chirality, problem_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch, name: str,
+                                                  value: str) -> None:
+    # Given: one setting with an odd value (a relative runs root lands in the scratch
+    # current folder; the environment cannot hold NUL)
+    with monkeypatch.context() as env:
+        env.setenv(name, value)
+        result = chirality("compute-pipeline", "--resolver", "echo", "--problem-file",
+                           str(problem_path), "--out", "runs/settings", "--force")
+    # Then: a run, or the contract's error line (a log level may add log lines before it)
+    if result.code == 0:
+        assert one_json_line(result.out, "stdout")["run_id"] == "settings"
+    else:
+        assert error_of(result, verbose=True)["code"] in ("INVALID_ARGUMENTS", "IO_ERROR"), \
             result.describe()
 
 

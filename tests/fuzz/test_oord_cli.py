@@ -37,6 +37,7 @@ from tests.fuzz.rest_support import (
     mutated_json,
     nasty_lines,
     one_json_line,
+    sandboxed,
     tree_state,
 )
 from tests.support.oord import SAMPLE_FILES, make_tree
@@ -69,6 +70,7 @@ def sandbox(conveyor_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     cwd = tmp_path / "a" / "b" / "c" / "cwd"
     cwd.mkdir(parents=True)
     monkeypatch.chdir(cwd)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # "~" and defaults stay in here
     source = make_tree(tmp_path / "batch-7", SAMPLE_FILES)
     assert _call(conveyor_home, "keys", "init").code == 0
     sealed = _call(conveyor_home, "seal", "--input-dir", str(source), "--out",
@@ -463,7 +465,7 @@ SETTINGS = ("OORD_SETTLE_SECONDS", "OORD_LEASE_S", "OORD_TL_MODE", "OORD_MAX_ENT
 @fuzz_settings(60)
 @given(name=st.sampled_from(SETTINGS),
        value=st.one_of(hostile_text(), huge_or_bad_int()).filter(
-           lambda v: "\x00" not in v and _relative(v)),
+           lambda v: sandboxed(v) and _relative(v)),
        command=st.sampled_from([("agent", "config"), ("agent", "status", "--json"),
                                 ("verify", "--json"), ("seal",), ("keys", "export")]))
 def test_odd_settings_are_usage_errors_or_work(oord: Oord, sandbox: Sandbox,
