@@ -85,10 +85,18 @@ def _configure_logging(verbose: bool) -> None:
 def _runs_root(configured: Path | None) -> Path:
     """Absolute, existing: the folder whose runs/<run_id> the run goes to."""
     root = Path(os.path.abspath(configured if configured is not None else Path.cwd()))
-    if not root.is_dir():
+    if not _is_folder(root):
         raise codes.invalid_arguments(f"the runs root {root} (CHIRALITY_RUNS_ROOT) is not an "
                                       f"existing folder", runs_root=str(root))
     return root
+
+
+def _is_folder(path: Path) -> bool:
+    """is_dir() that also says no for a name too long for the file system (ENAMETOOLONG)."""
+    try:
+        return path.is_dir()
+    except OSError:
+        return False
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -167,7 +175,7 @@ def validate_run_command(run_dir: str, strict: bool) -> None:
     from domain.chirality.validate import validate_run
 
     path = Path(run_dir)
-    if not path.is_dir():
+    if not _is_folder(path):
         raise codes.invalid_arguments(f"{run_dir} is not an existing folder", run_dir=run_dir)
     report = validate_run(path, strict=strict)
     for warning in report.warnings:

@@ -99,8 +99,11 @@ def _report_interrupt(job: JobInterrupted) -> None:
 
 
 def _usage_message(exc: click.ClickException) -> str:
-    message = exc.format_message()
     ctx = getattr(exc, "ctx", None)
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        # click's message is the whole help text; an error message is one short line.
+        return f"missing command (see '{exc.ctx.command_path} --help')"
+    message = exc.format_message()
     if ctx is not None and isinstance(exc, click.UsageError):
         return f"{message} (see '{ctx.command_path} --help')"
     return message

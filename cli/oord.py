@@ -18,6 +18,7 @@ import click
 
 from cli.contract import run_cli
 from cli.output import emit_json
+from cli.paths import SafePath
 from domain.errors import ContractError, JobSystemError
 from domain.oord import errors as codes
 
@@ -99,13 +100,14 @@ def keys_export_command() -> None:
 
 
 @keys_group.command("trust")
-@click.argument("key_file", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.argument("key_file", type=SafePath(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--replace", is_flag=True, help="Overwrite a trusted key that has the same kid.")
 def keys_trust_command(key_file: Path, replace: bool) -> None:
     """Add the keys of KEY_FILE (a JWKS or one JWK; - for stdin) to the trusted set."""
     from domain.oord.keyring import read_key_file, trust_keys
 
-    keys = read_key_file(None, sys.stdin.read()) if str(key_file) == "-" \
+    # Bytes, not text: a key file that is not UTF-8 is a KEY_ERROR, wherever it comes from.
+    keys = read_key_file(None, sys.stdin.buffer.read()) if str(key_file) == "-" \
         else read_key_file(key_file)
     emit_json(trust_keys(keys, trusted_jwks=_settings().trusted_jwks, replace=replace),
               pretty=True)
@@ -115,8 +117,8 @@ def keys_trust_command(key_file: Path, replace: bool) -> None:
 
 @oord.command("seal")
 @click.option("--input-dir", "input_dir", required=True,
-              type=click.Path(file_okay=False, path_type=Path), help="The folder to seal.")
-@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
+              type=SafePath(file_okay=False, path_type=Path), help="The folder to seal.")
+@click.option("--out", "out_dir", required=True, type=SafePath(file_okay=False, path_type=Path),
               help="Where the bundle goes (created if missing).")
 @click.option("--org-id", default=None, help="Default: $OORD_ORG_ID, else ORG-LOCAL.")
 @click.option("--batch-id", default=None, help="Default: the input folder's name.")
@@ -150,14 +152,14 @@ def seal_command(input_dir: Path, out_dir: Path, org_id: str | None, batch_id: s
 # ---- verify ----------------------------------------------------------------------------
 
 @oord.command("verify")
-@click.argument("bundle", type=click.Path(path_type=Path))
+@click.argument("bundle", type=SafePath(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print every check and its outcome as JSON.")
 @click.option("--strict", is_flag=True,
               help="Require a TL proof, and treat a TL outage as an error (exit 2).")
 @click.option("--verbose", is_flag=True, help="Every problem of every check, with timings.")
 @click.option("--tl-url", default=None,
               help="Also ask this log for the entry (default: $OORD_TL_URL; none: offline).")
-@click.option("--trusted", "trusted", type=click.Path(dir_okay=False, path_type=Path),
+@click.option("--trusted", "trusted", type=SafePath(dir_okay=False, path_type=Path),
               default=None, help="Trusted key set (default: $OORD_TRUSTED_JWKS).")
 def verify_command(bundle: Path, as_json: bool, strict: bool, verbose: bool,
                    tl_url: str | None, trusted: Path | None) -> int:

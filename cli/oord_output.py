@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cli.output import printable
 from domain.clock import iso_z
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "skip", "warn": "WARN"}
@@ -15,14 +16,15 @@ def verify_text(report: dict[str, Any], *, verbose: bool) -> str:
     lines = []
     for check in report["checks"]:
         timing = f" ({check['duration_ms']:.1f} ms)" if verbose and "duration_ms" in check else ""
-        lines.append(f"{_MARK[check['outcome']]:<5} {check['name']:<13} {check['detail']}{timing}")
+        lines.append(f"{_MARK[check['outcome']]:<5} {check['name']:<13} "
+                     f"{printable(check['detail'])}{timing}")
         problems = check.get("problems", [])
         shown = problems if verbose else problems[:5]
-        lines += [f"      - {p}" for p in shown]
+        lines += [f"      - {printable(p)}" for p in shown]
         if len(problems) > len(shown):
             lines.append(f"      ... {len(problems) - len(shown)} more (--verbose shows all)")
     verdict = {0: "VERIFIED", 1: "FAILED", 2: "ERROR"}[report["exit_code"]]
-    lines.append(f"{verdict}: {report['bundle']} (exit {report['exit_code']})")
+    lines.append(f"{verdict}: {printable(report['bundle'])} (exit {report['exit_code']})")
     return "\n".join(lines)
 
 
@@ -69,7 +71,7 @@ def _table(title: str, columns: tuple[str, ...], rows: list[dict[str, Any]]) -> 
 
 
 def _cell(value: Any) -> str:
-    text = "" if value is None else str(value).replace("\n", " ")
+    text = "" if value is None else printable(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 

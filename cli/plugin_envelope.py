@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import stat
 import sys
 import time
 import uuid
@@ -22,6 +23,7 @@ from cli.output import to_json
 from domain.clock import now_iso
 from domain.errors import ContractError, JobSystemError
 from domain.marketplace.errors import CODES, plugin_error
+from domain.marketplace.fsutil import parse_json
 from domain.marketplace.redact import Redactor
 from domain.marketplace.service import new_correlation_id, new_transaction_id
 
@@ -30,6 +32,7 @@ logger = logging.getLogger("conveyor.plugins.cli")
 CLI_VERSION = "0.1.0"
 STDIO = "-"
 MAX_INPUT_BYTES = 1024 * 1024
+_NAME_MAX = 255  # bytes in one file name on Linux file systems
 _CORRELATION = re.compile(r"^[^\x00-\x1f]{1,128}$")
 INTERNAL_CODES = {"install": "ERR-INSTALL-099", "update": "ERR-UPDATE-099",
                   "rollback": "ERR-ROLLBACK-099"}
@@ -80,9 +83,9 @@ class Sink:
             try:
                 _write_file(Path(self.output), text)
                 return True
-            except OSError as exc:
-                logger.error("cannot write --output %s (%s); the response follows on stdout",
-                             self.output, exc.strerror or exc)
+            except (OSError, ValueError) as exc:  # ValueError: '.', a NUL byte
+                logger.error("cannot write --output %r (%s); the response follows on stdout",
+                             self.output, getattr(exc, "strerror", None) or exc)
                 sys.stdout.write(text)
                 sys.stdout.flush()
                 return False
@@ -92,12 +95,27 @@ class Sink:
 
 
 def _write_file(path: Path, text: str) -> None:
+    if _is_special(path):
+        # /dev/null, /dev/stdout, a FIFO: written into. Renaming a file over it would
+        # replace the device (as root, /dev/null itself) with a regular file.
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        return
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
     try:
         tmp.write_text(text, encoding="utf-8")
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _is_special(path: Path) -> bool:
+    """An existing target that is neither a regular file nor a folder (symlinks followed)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
 
 
 def error_details(error: ContractError) -> dict[str, Any]:
@@ -155,30 +173,39 @@ def check_output_target(output: str | None) -> None:
     if not output or output == STDIO:
         return
     path = Path(output)
-    if path.is_dir():
+    try:
+        os.fsencode(output)  # a NUL byte or a lone surrogate: no file can have that name
+        if "\x00" in output:
+            raise ValueError("NUL byte")
+        is_dir, parent_is_dir = path.is_dir(), path.parent.is_dir()
+    except (OSError, ValueError) as exc:  # ENAMETOOLONG and the like
+        raise plugin_error("ERROR-SCHEMA-002", f"--output {output!r} is not a usable path: "
+                           f"{getattr(exc, 'strerror', None) or exc}") from None
+    if is_dir:
         raise plugin_error("ERROR-SCHEMA-002", f"--output {output} is a folder")
-    if not path.parent.is_dir():
+    if not parent_is_dir:
         raise plugin_error("ERROR-SCHEMA-002", f"--output {output}: folder "
                            f"{path.parent} does not exist")
+    if not _is_special(path) and len(os.fsencode(path.name)) > _NAME_MAX - len(".x.tmp") - 8:
+        # The response is written to a hidden temporary sibling first, then renamed.
+        raise plugin_error("ERROR-SCHEMA-002", f"--output {output}: the file name is too long")
 
 
 def read_input(source: str) -> Any:
     """The request from --input FILE or - (stdin): ERROR-SCHEMA-003 when unreadable."""
-    import json
-
     try:
         if source == STDIO:
             text = sys.stdin.read(MAX_INPUT_BYTES + 1)
         else:
             with open(source, encoding="utf-8") as handle:
                 text = handle.read(MAX_INPUT_BYTES + 1)
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, ValueError) as exc:  # ValueError: undecodable bytes, a NUL in the name
         raise plugin_error("ERROR-SCHEMA-003", f"cannot read --input {source}: "
                            f"{getattr(exc, 'strerror', None) or exc}") from None
     if len(text) > MAX_INPUT_BYTES:
         raise plugin_error("ERROR-SCHEMA-003", f"--input {source} is larger than "
                            f"{MAX_INPUT_BYTES} bytes")
     try:
-        return json.loads(text)
+        return parse_json(text)
     except ValueError as exc:
         raise plugin_error("ERROR-SCHEMA-003", f"--input {source} is not JSON: {exc}") from None

@@ -8,6 +8,7 @@ BaseResponse envelope on stdout or in --output. Exit codes (the catalog gives no
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,6 +18,7 @@ import click
 from click.core import ParameterSource
 
 from cli.contract import invoke, run_cli
+from cli.paths import SafePath
 from cli.plugin_envelope import (
     EnvelopeErrors,
     Sink,
@@ -66,7 +68,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     options = [
         click.option("--marketplace", metavar="FOLDER|URL",
                      help="Marketplace folder or http(s) URL [YELLOW_PLUGINS_MARKETPLACE]."),
-        click.option("--plugin-dir", metavar="DIR", type=click.Path(file_okay=False),
+        click.option("--plugin-dir", metavar="DIR", type=SafePath(file_okay=False),
                      help="Plugin folder [YELLOW_PLUGINS_DIR, default ./.claude-plugin]."),
         click.option("--input", "input_file", metavar="FILE|-",
                      help="Read the JSON request from FILE or stdin (automated mode)."),
@@ -213,7 +215,7 @@ def _command(name: str, request: dict[str, Any], params: dict[str, Any]) -> Comm
     SINK.home = settings.home
     dry_run = bool(request.get("dryRun"))
     runtime = Runtime(
-        layout=PluginLayout(Path(params.get("plugin_dir") or settings.plugin_dir)),
+        layout=PluginLayout(_plugin_dir(str(params.get("plugin_dir") or settings.plugin_dir))),
         settings=settings,
         fetcher=Fetcher(NetPolicy(timeout_s=settings.net_timeout_s, retries=settings.net_retries,
                                   backoff_base_s=settings.net_backoff_base_s,
@@ -226,6 +228,20 @@ def _command(name: str, request: dict[str, Any], params: dict[str, Any]) -> Comm
                   telemetry_context=request.get("telemetryContext", {}), started=SINK.started)
     SINK.transaction_id, SINK.correlation_id = cmd.tx_id, cmd.correlation_id
     return cmd
+
+
+# Linux limits: one name (bytes), a whole path.
+NAME_MAX, PATH_MAX = 255, 4096
+
+
+def _plugin_dir(raw: str) -> Path:
+    """The plugin folder; a path no file system can hold is refused before any work (it
+    would otherwise fail half-way, when the first file is written)."""
+    encoded = os.fsencode(raw)
+    if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        raise click.UsageError(f"the plugin folder {raw[:80]!r}... is not a usable path: "
+                               f"a name or the path is too long")
+    return Path(raw)
 
 
 def _run(name: str, params: dict[str, Any], build: Callable[[dict[str, Any]], dict[str, Any]],

@@ -97,11 +97,14 @@ def package_group() -> None:
 def package_add_command(package_id: str, name: str, version: str, install_path: str,
                         source: str, risk: str, json_mode: bool) -> None:
     """Register an installed package."""
+    from domain.synora.failures import store_failures
     from domain.synora.registry import PackageSpec, add_package
 
     spec = PackageSpec(id=package_id, name=name, version=version, install_path=install_path,
                        source=source, risk_level=risk)
-    print_package(add_package(_settings().db_path, spec), json_mode=json_mode)
+    with store_failures():
+        package = add_package(_settings().db_path, spec)
+    print_package(package, json_mode=json_mode)
 
 
 @package_group.command("list")
@@ -109,9 +112,12 @@ def package_add_command(package_id: str, name: str, version: str, install_path: 
 @json_option
 def package_list_command(status: str | None, json_mode: bool) -> None:
     """List registered packages."""
+    from domain.synora.failures import store_failures
     from domain.synora.registry import list_packages
 
-    print_packages(list_packages(_settings().db_path, status), json_mode=json_mode)
+    with store_failures():
+        packages = list_packages(_settings().db_path, status)
+    print_packages(packages, json_mode=json_mode)
 
 
 @package_group.command("show")
@@ -119,9 +125,12 @@ def package_list_command(status: str | None, json_mode: bool) -> None:
 @json_option
 def package_show_command(package_id: str, json_mode: bool) -> None:
     """Show one registered package."""
+    from domain.synora.failures import store_failures
     from domain.synora.registry import show_package
 
-    print_package(show_package(_settings().db_path, package_id), json_mode=json_mode)
+    with store_failures():
+        package = show_package(_settings().db_path, package_id)
+    print_package(package, json_mode=json_mode)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ click's own usage errors come out as JSON when the caller asked for JSON.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -13,7 +14,7 @@ from typing import Any
 
 import click
 
-from cli.output import emit_json
+from cli.output import emit_json, printable
 from domain.errors import ContractError, JobSystemError
 from domain.synora.errors import (
     EXIT_INTERNAL,
@@ -44,7 +45,7 @@ class SynoraErrorFormat:
             emit_json({"error": True, "code": error.code, "message": error.message,
                        "details": error.details}, pretty=True, stream=sys.stderr)
         else:
-            sys.stderr.write(f"synora: error: {error.message}\n")
+            sys.stderr.write(f"synora: error: {one_line(error.message)}\n")
             sys.stderr.flush()
 
     def usage_error(self, message: str) -> ContractError:
@@ -57,6 +58,12 @@ class SynoraErrorFormat:
         return ContractError(INTERNAL_ERROR, message, {}, EXIT_INTERNAL)
 
 
+def one_line(text: str) -> str:
+    """The text mode's error is one line: line breaks (click's "Choose from:\\n\\t...", a
+    name given with a newline) become single spaces, other controls are escaped."""
+    return printable(re.sub(r"\s*[\r\n]+\s*", " ", text).strip())
+
+
 def _flag(value: bool) -> str:
     return "true" if value else "false"
 
@@ -67,11 +74,12 @@ def print_outcome(outcome: Outcome, *, json_mode: bool, verbose: bool) -> None:
         emit_json(outcome.to_json(), pretty=True)
         return
     lines = [f"operation_id: {outcome.operation_id}", f"status: {outcome.status}",
-             f"rollback_status: {outcome.rollback_status}", f"message: {outcome.message}"]
+             f"rollback_status: {outcome.rollback_status}",
+             f"message: {printable(outcome.message)}"]
     if outcome.error_code:
         lines.append(f"error_code: {outcome.error_code}")
     if verbose:
-        lines += [f"precheck_paths: {', '.join(outcome.precheck_paths) or '-'}",
+        lines += [f"precheck_paths: {printable(', '.join(outcome.precheck_paths) or '-')}",
                   f"mutation_boundary_reached: {_flag(outcome.mutation_boundary_reached)}",
                   f"audit_rows_written: {outcome.audit_rows_written}"]
     click.echo("\n".join(lines))
@@ -85,7 +93,7 @@ def print_package(package: dict[str, Any], *, json_mode: bool) -> None:
     if json_mode:
         emit_json(package, pretty=True)
         return
-    click.echo("\n".join(f"{key}: {package[key] if package[key] is not None else '-'}"
+    click.echo("\n".join(f"{key}: {printable(package[key]) if package[key] is not None else '-'}"
                          for key in PACKAGE_FIELDS))
 
 
@@ -94,7 +102,7 @@ def print_packages(packages: list[dict[str, Any]], *, json_mode: bool) -> None:
         emit_json({"packages": packages}, pretty=True)
         return
     columns = ("id", "version", "status", "risk_level", "install_path")
-    table = [columns] + [tuple(str(p[c]) for c in columns) for p in packages]
+    table = [columns] + [tuple(printable(p[c]) for c in columns) for p in packages]
     widths = [max(len(row[i]) for row in table) for i in range(len(columns))]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths,

@@ -32,7 +32,21 @@ def problem_from_json(data: Any, *, source: str = "the problem") -> Problem:
     if missing:
         raise invalid_arguments(f"{source} needs string field(s) {', '.join(missing)}",
                                 missing=missing)
+    # JSON's \u escapes can spell lone surrogates, which no UTF-8 manifest can hold: refuse
+    # them here rather than fail in the job when the manifest is written.
+    broken = [key for key in ("title", "statement") if not _is_unicode_text(data[key])]
+    if broken:
+        raise invalid_arguments(f"{source}: {', '.join(broken)} must be Unicode text (a lone "
+                                f"surrogate escape such as \\ud800 is not)", invalid=broken)
     return Problem(title=data["title"], statement=data["statement"])
+
+
+def _is_unicode_text(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def read_problem_file(path: Path) -> Problem:
@@ -45,6 +59,9 @@ def read_problem_file(path: Path) -> Problem:
         raise invalid_arguments(f"--problem-file {shown}: no such file", path=shown) from None
     except IsADirectoryError:
         raise invalid_arguments(f"--problem-file {shown} is a directory", path=shown) from None
+    except ValueError:  # a NUL byte, or a character the file system encoding cannot hold
+        raise invalid_arguments(f"--problem-file {shown!r} is not a usable path",
+                                path=shown) from None
     except OSError as exc:
         raise io_error(f"cannot read --problem-file {shown}: {exc.strerror or exc}", exc) \
             from None
@@ -56,4 +73,7 @@ def read_problem_file(path: Path) -> Problem:
     except (UnicodeDecodeError, ValueError) as exc:
         raise invalid_arguments(f"--problem-file {shown} is not valid UTF-8 JSON: {exc}",
                                 path=shown) from None
+    except RecursionError:  # json's parser recurses once per level of nesting
+        raise invalid_arguments(f"--problem-file {shown} is nested too deeply to be a "
+                                f"problem", path=shown) from None
     return problem_from_json(data, source=f"--problem-file {shown}")

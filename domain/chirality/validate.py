@@ -9,6 +9,7 @@ and every line against the snapshot schema. Unknown fields are ignored unless st
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -26,6 +27,8 @@ from domain.chirality.run_ids import is_valid_run_id
 from domain.chirality.schema_check import MANIFEST_SCHEMA, SNAPSHOT_SCHEMA, schema_errors
 
 MAX_MANIFEST_BYTES = 1024 * 1024
+# open() errors that mean the manifest's path names no readable file (not an I/O failure).
+_NOT_A_FILE_NAME = (errno.ENAMETOOLONG, errno.ELOOP)
 # Stop listing a file's bad lines after this many; one is enough to reject it.
 MAX_LINE_PROBLEMS = 5
 _SEMVER = re.compile(r"(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:[-+][0-9A-Za-z.+-]+)?\Z")
@@ -111,6 +114,9 @@ def _read_manifest(run_dir: Path, report: RunReport) -> dict[str, Any] | None:
         report.problems.append("no index.json: the run did not complete (the manifest is "
                                "written last, only on success)")
         return None
+    except IsADirectoryError:
+        report.problems.append("index.json is a folder, not a file")
+        return None
     except OSError as exc:
         raise io_error(f"cannot read {path}: {exc.strerror or exc}", exc) from None
     if len(raw) > MAX_MANIFEST_BYTES:
@@ -120,6 +126,9 @@ def _read_manifest(run_dir: Path, report: RunReport) -> dict[str, Any] | None:
         data = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         report.problems.append(f"index.json is not valid UTF-8 JSON: {exc}")
+        return None
+    except RecursionError:  # json's parser recurses once per level of nesting
+        report.problems.append("index.json is nested too deeply to be a manifest")
         return None
     if not isinstance(data, dict):
         report.problems.append("index.json is not a JSON object")
@@ -143,19 +152,30 @@ def _check_identity(run_dir: Path, manifest: dict[str, Any], report: RunReport) 
 
 
 def _resolve_inside(run_dir: Path, relative: str) -> Path | None:
-    """The file a manifest path names, or None if it would leave the run folder."""
+    """The file a manifest path names, or None if it would leave the run folder.
+
+    Raises ValueError when the path cannot be resolved at all (a symlink loop, a NUL
+    byte, a character the file system encoding cannot hold).
+    """
     pure = PurePosixPath(relative)
     if pure.is_absolute() or "\\" in relative or ".." in pure.parts or not pure.parts:
         return None
     base = run_dir.resolve()
-    target = (base / pure).resolve()  # follows symlinks: a link out of the run is caught
+    try:
+        target = (base / pure).resolve()  # follows symlinks: a link out of the run is caught
+    except (RuntimeError, OSError) as exc:  # Python 3.11 reports a symlink loop this way
+        raise ValueError(str(exc)) from None
     return target if target.is_relative_to(base) and target != base else None
 
 
 def _check_snapshot(run_dir: Path, name: str, meta: dict[str, Any], report: RunReport, *,
                     strict: bool) -> None:
     where = f"matrices.{name} ({meta['path']})"
-    path = _resolve_inside(run_dir, meta["path"])
+    try:
+        path = _resolve_inside(run_dir, meta["path"])
+    except ValueError as exc:
+        report.problems.append(f"{where}: the path cannot be resolved: {exc}")
+        return
     if path is None:
         report.problems.append(f"{where}: the path must be relative and stay inside the run "
                                f"folder")
@@ -182,16 +202,25 @@ def _check_snapshot(run_dir: Path, name: str, meta: dict[str, Any], report: RunR
 def _read_snapshot(path: Path, where: str, report: RunReport) -> bytes | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         report.problems.append(f"{where}: no such file")
         return None
     except OSError as exc:
+        if exc.errno in _NOT_A_FILE_NAME:  # the manifest names nothing that could exist
+            report.problems.append(f"{where}: cannot be opened: {exc.strerror}")
+            return None
         raise io_error(f"cannot read {path}: {exc.strerror or exc}", exc) from None
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+    try:
+        # fstat before reading: a folder opens fine but cannot be read as a file.
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
             report.problems.append(f"{where}: not a regular file")
             return None
-        return handle.read()
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            return handle.read()
+    except OSError as exc:
+        raise io_error(f"cannot read {path}: {exc.strerror or exc}", exc) from None
+    finally:
+        os.close(fd)
 
 
 def _lines(data: bytes, where: str, report: RunReport) -> list[bytes] | None:
@@ -212,7 +241,7 @@ def _check_lines(name: str, lines: list[bytes], where: str, report: RunReport, *
     for number, raw in enumerate(lines, start=1):
         try:
             record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
+        except (UnicodeDecodeError, ValueError, RecursionError):
             found.append(f"line {number}: not a JSON object")
             continue
         errors = schema_errors(SNAPSHOT_SCHEMA, record, strict=strict, limit=3)

@@ -55,7 +55,22 @@ def load_index(layout: PluginLayout) -> CacheIndex:
         return CacheIndex()
     if not isinstance(data, dict) or not isinstance(data.get("entries"), dict):
         return CacheIndex()
-    return CacheIndex(data["entries"])
+    entries = {plugin_id: {version: entry for version, entry in versions.items()
+                           if _usable_entry(entry)}
+               for plugin_id, versions in data["entries"].items() if isinstance(versions, dict)}
+    return CacheIndex({plugin_id: versions for plugin_id, versions in entries.items()
+                       if versions})
+
+
+def _usable_entry(entry: Any) -> bool:
+    """An index entry of the shape `record` writes; others are dropped like a broken index
+    (the folder under cache/ stays; the entry comes back when that version is cached)."""
+    return (isinstance(entry, dict)
+            and all(isinstance(entry.get(k), str) for k in ("path", "lastUsedAt"))
+            and isinstance(entry.get("sizeBytes", 0), int)
+            and not isinstance(entry.get("sizeBytes", 0), bool)
+            and isinstance(entry.get("sha256", ""), str)
+            and isinstance(entry.get("pinned", False), bool))
 
 
 def save_index(layout: PluginLayout, index: CacheIndex) -> None:

@@ -10,7 +10,6 @@ folder) or an http(s) URL of a .tar.gz/.tgz/.zip archive with plugin.json at its
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -20,6 +19,7 @@ from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 from domain.errors import ContractError
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fetch import Fetcher, is_url
+from domain.marketplace.fsutil import parse_json
 from domain.marketplace.redact import redact_url
 from domain.marketplace.semver import SemverError, Version
 
@@ -160,7 +160,7 @@ def load_marketplace(location: str, fetcher: Fetcher) -> Marketplace:
     shown = redact_url(location) if remote else location
     raw = fetcher.read(json_at, max_bytes=MAX_MARKETPLACE_BYTES)
     try:
-        document = json.loads(raw)
+        document = parse_json(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise plugin_error("ERROR-DISC-002", f"marketplace.json of {shown} is not JSON: {exc}",
                            {"marketplace": shown}) from None

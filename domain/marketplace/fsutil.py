@@ -15,13 +15,22 @@ from typing import Any
 CHUNK = 1024 * 1024
 
 
+def parse_json(text: str | bytes) -> Any:
+    """json.loads, with a document nested too deeply for the parser (RecursionError) a
+    ValueError like every other text that is not usable JSON."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
+
+
 def read_json(path: Path) -> Any | None:
     """The parsed file, or None when it does not exist (ValueError when it is not JSON)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
-    return json.loads(text)
+    return parse_json(text)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -50,7 +59,9 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 
 def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    # ASCII escapes: a location given with bytes that are not UTF-8 (a lone surrogate)
+    # must not make the registry unwritable at the transaction's commit point.
+    atomic_write_text(path, json.dumps(data, indent=2, ensure_ascii=True) + "\n")
 
 
 def sha256_file(path: Path) -> str:

@@ -6,7 +6,6 @@ Optional: lifecycle {preInstall, install, postInstall, uninstall: "scripts/<x>.s
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 from domain.errors import ContractError
 from domain.marketplace.errors import plugin_error
+from domain.marketplace.fsutil import parse_json
 from domain.marketplace.semver import SemverError, Version
 
 MANIFEST_FILE = "plugin.json"
@@ -54,7 +54,7 @@ def load_manifest(root: Path) -> Manifest:
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise _bad(f"larger than {MAX_MANIFEST_BYTES} bytes", "/")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = parse_json(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"not JSON ({exc})", "/") from None
     return parse_manifest(data)

@@ -66,7 +66,41 @@ def load_registry(layout: PluginLayout) -> Registry:
     if not isinstance(data, dict) or not isinstance(data.get("plugins"), dict):
         raise plugin_error("ERROR-INST-004", "registry.json is not a plugin registry",
                            {"path": str(layout.registry), "backups": str(layout.backups)})
+    for plugin_id, entry in data["plugins"].items():
+        problem = _entry_problem(plugin_id, entry)
+        if problem:
+            # A hand-edited or damaged entry is not guessed at: the backups hold good ones.
+            raise plugin_error("ERROR-INST-004", f"registry.json is not a plugin registry: "
+                               f"plugins.{plugin_id} {problem}",
+                               {"path": str(layout.registry), "backups": str(layout.backups)})
     return Registry(data["plugins"])
+
+
+# The fields an entry must carry as text, and those of each step of its history.
+_ENTRY_TEXT = ("pluginId", "version")
+_ENTRY_OPTIONAL_TEXT = ("installState", "cachePath", "linkPath", "sha256", "source",
+                        "marketplace", "installedAt", "updatedAt", "transactionId")
+_HISTORY_TEXT = ("version", "installedAt", "transactionId")
+
+
+def _entry_problem(plugin_id: str, entry: Any) -> str | None:
+    """What is wrong with one registry entry, or None."""
+    if not isinstance(entry, dict):
+        return "is not an object"
+    for name in _ENTRY_TEXT:
+        if not isinstance(entry.get(name), str):
+            return f"has no text {name}"
+    if entry["pluginId"] != plugin_id:
+        return "names another plugin"
+    for name in _ENTRY_OPTIONAL_TEXT:
+        if name in entry and not isinstance(entry[name], str):
+            return f"has a {name} that is not text"
+    history = entry.get("history", [])
+    if not isinstance(history, list) or not all(
+            isinstance(step, dict) and all(isinstance(step.get(k), str) for k in _HISTORY_TEXT)
+            for step in history):
+        return "has a history that is not a list of {version, installedAt, transactionId}"
+    return None
 
 
 def backup_name(tx_id: str) -> str:

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from domain.errors import ContractError
@@ -101,11 +102,18 @@ def as_contract_error(cmd: Command, exc: BaseException) -> ContractError:
                         {"step": step, "errno": exc.errno})
 
 
+def _is_folder(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # ENAMETOOLONG and the like: no folder to write the event into
+        return False
+
+
 def _telemetry(cmd: Command, *, status: str, error_code: str | None,
                metrics: Mapping[str, Any]) -> None:
     """The TELEMETRY step: one redacted event, only where the command may write."""
     layout = cmd.runtime.layout
-    if cmd.dry_run or not layout.root.is_dir():
+    if cmd.dry_run or not _is_folder(layout.root):
         return
     with cmd.runtime.steps("TELEMETRY"):
         event = build_event(command=cmd.name, transaction_id=cmd.tx_id,

@@ -49,7 +49,9 @@ def append_event(path: Path, event: Mapping[str, Any]) -> None:
         if path.exists() and path.stat().st_size > MAX_LOG_BYTES:
             path.replace(path.with_suffix(".jsonl.1"))
         path.parent.mkdir(parents=True, exist_ok=True)
+        # ASCII escapes: a request's telemetryContext may carry lone surrogates (\\udcff),
+        # which UTF-8 cannot encode; a failed write here came after the commit point.
         with path.open("a", encoding="utf-8") as handle:
-            handle.write(json.dumps(event, ensure_ascii=False) + "\n")
+            handle.write(json.dumps(event, ensure_ascii=True) + "\n")
     except OSError as exc:
         logger.warning("telemetry event not written to %s: %s", path, exc)

@@ -80,17 +80,18 @@ def export_keys(*, signing_key: Path, tl_key: Path) -> dict[str, Any]:
     return jwks(keys)
 
 
-def read_key_file(source: Path | None, text: str | None = None) -> list[PublicKey]:
-    """Keys from a JWKS/JWK file (or the given text, for stdin)."""
+def read_key_file(source: Path | None, data: bytes | None = None) -> list[PublicKey]:
+    """Keys from a JWKS/JWK file (or the given bytes, for stdin)."""
     try:
-        raw = text if text is not None else (source.read_text(encoding="utf-8")
-                                              if source else "")
+        raw = data if data is not None else (source.read_bytes() if source else b"")
     except OSError as exc:
         raise io_error("cannot read the key file", exc) from None
     try:
-        return parse_jwks(json.loads(raw))
-    except ValueError as exc:
+        return parse_jwks(json.loads(raw.decode("utf-8")))
+    except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError included
         raise env_error(KEY_ERROR, f"not a usable JWKS or JWK: {exc}") from None
+    except RecursionError:  # json's parser recurses once per level of nesting
+        raise env_error(KEY_ERROR, "not a usable JWKS or JWK: nested too deeply") from None
 
 
 def trust_keys(keys: list[PublicKey], *, trusted_jwks: Path,

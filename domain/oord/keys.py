@@ -186,9 +186,9 @@ class TrustedKeys:
                             "or `oord keys trust FILE`", {"path": str(path)}) from None
         except OSError as exc:
             raise io_error("cannot read the trusted key set", exc) from None
-        except ValueError as exc:
-            raise env_error(KEY_ERROR, f"the trusted key set {path} is not JSON: {exc}",
-                            {"path": str(path)}) from None
+        except (ValueError, RecursionError) as exc:  # RecursionError: nested too deeply
+            raise env_error(KEY_ERROR, f"the trusted key set {path} is not JSON: "
+                            f"{exc or type(exc).__name__}", {"path": str(path)}) from None
         try:
             return cls(parse_jwks(data))
         except ValueError as exc:

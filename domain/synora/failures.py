@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from domain.synora.errors import (
     EXIT_INTERNAL,
@@ -21,9 +22,26 @@ logger = logging.getLogger("synora")
 
 
 def _is_store_error(exc: BaseException) -> bool:
+    """SQLAlchemy's errors, and sqlite3's own (the schema stamp reads the file directly)."""
+    import sqlite3
+
     from sqlalchemy.exc import SQLAlchemyError
 
-    return isinstance(exc, SQLAlchemyError)
+    return isinstance(exc, SQLAlchemyError | sqlite3.Error)
+
+
+@contextmanager
+def store_failures() -> Iterator[None]:
+    """A database that cannot be used (not a database, unreadable, locked) as the
+    contract's runtime failure STORE_FAILED (exit 4), outside an operation too."""
+    try:
+        yield
+    except Exception as exc:
+        if not _is_store_error(exc):
+            raise
+        code, exit_code, message = classify(exc)
+        raise SynoraError(code, f"{message} ({exc.__cause__ or exc})"[:500],
+                          exit_code) from None
 
 
 def classify(exc: BaseException) -> tuple[str, int, str]:

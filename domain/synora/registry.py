@@ -52,8 +52,21 @@ def normalize_install_path(raw: str) -> str:
     return path
 
 
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _validate(spec: PackageSpec) -> PackageSpec:
     validate_package_id(spec.id)
+    for field_name in ("name", "version", "source", "install_path"):
+        # Bytes that are not UTF-8 reach us as lone surrogates (argv's surrogateescape);
+        # the registry records text, so such a value is refused, not half-stored.
+        if not _is_utf8(getattr(spec, field_name)):
+            raise usage(USAGE_ERROR, f"--{field_name.replace('_', '-')} must be UTF-8 text")
     for field_name in ("name", "version", "source"):
         value = getattr(spec, field_name)
         if not value.strip() or len(value) > 200:

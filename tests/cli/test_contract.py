@@ -96,3 +96,11 @@ def test_interrupt_names_the_job(capsys: pytest.CaptureFixture[str]) -> None:
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert invoke(tool, FMT, ["--help"]) == 0
     assert "A tool." in capsys.readouterr().out
+
+
+def test_a_group_without_its_command_is_a_one_line_usage_error(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    # click's NoArgsIsHelpError message is the whole help text.
+    assert invoke(tool, FMT, []) == 2
+    error = _err(capsys)
+    assert error["message"] == "missing command (see 'tool --help')"

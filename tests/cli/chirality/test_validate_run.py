@@ -70,3 +70,10 @@ def test_a_folder_that_does_not_exist_is_exit_2(tmp_path: Path) -> None:
     result = cli(tmp_path, "validate-run", "runs/nope")
     assert result.returncode == 2
     assert json.loads(result.stderr)["error"]["code"] == "INVALID_ARGUMENTS"
+
+
+def test_a_name_too_long_for_the_file_system_is_exit_2(tmp_path: Path) -> None:
+    # is_dir() raised ENAMETOOLONG, which ended as INTERNAL_ERROR (exit 1).
+    result = cli(tmp_path, "validate-run", "x" * 5000)
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stderr)["error"]["code"] == "INVALID_ARGUMENTS"

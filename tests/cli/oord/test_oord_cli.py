@@ -220,3 +220,31 @@ def test_an_interrupted_seal_exits_2_and_leaves_nothing(oord: Oord, tmp_path: Pa
     assert process.returncode == 2, stderr
     assert json.loads(stderr.strip().splitlines()[-1])["error"]["code"] == "INTERRUPTED"
     assert stdout == "" and list(out.iterdir()) == []
+
+
+def test_keys_trust_from_stdin_that_is_not_utf8_is_a_key_error(
+        oord: Oord, conveyor_home: Path) -> None:
+    # sys.stdin.read() raised UnicodeDecodeError (an internal error) before, wherever
+    # stdin decodes strictly (a UTF-8 locale such as en_US.UTF-8; forced here).
+    assert oord("keys", "init").returncode == 0
+    result = subprocess.run([str(Path(sys.executable).parent / "oord"), "keys", "trust", "-"],
+                            input=b'{"keys": "\xff\xfe"}', capture_output=True, timeout=60,
+                            env={**os.environ, "CONVEYOR_HOME": str(conveyor_home),
+                                 "PYTHONIOENCODING": "utf-8:strict"})
+    assert result.returncode == 2, result.stderr
+    assert json.loads(result.stderr)["error"]["code"] == "KEY_ERROR"
+
+
+@pytest.mark.parametrize("name", ["x\udcff.zip", "two\nlines.zip"])
+def test_verify_text_report_of_an_odd_bundle_name(oord: Oord, conveyor_home: Path,
+                                                  name: str) -> None:
+    # The verdict line printed the path raw: a byte that was not UTF-8 raised
+    # UnicodeEncodeError on a strict UTF-8 stdout (an internal error), a newline split it.
+    assert oord("keys", "init").returncode == 0
+    result = subprocess.run([str(Path(sys.executable).parent / "oord"), "verify", name],
+                            capture_output=True, timeout=60,
+                            env={**os.environ, "CONVEYOR_HOME": str(conveyor_home),
+                                 "PYTHONIOENCODING": "utf-8:strict"})
+    assert result.returncode == 2, result.stderr
+    last = result.stdout.decode().splitlines()[-1]
+    assert last.startswith("ERROR: ") and last.endswith("(exit 2)"), result.stdout

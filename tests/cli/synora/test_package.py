@@ -66,3 +66,48 @@ def test_show_unknown_package(synora: Synora) -> None:
     text = synora.run("package", "show", "--id", "No.Such")
     assert (text.returncode, text.stderr) == (4, "synora: error: no package 'No.Such' in the "
                                                  "registry\n")
+
+
+def test_values_that_are_not_utf8_are_refused(synora: Synora, package_root: Path) -> None:
+    # Non-UTF-8 bytes in argv arrive as lone surrogates; storing them raised
+    # UnicodeEncodeError (exit 10). They are usage errors now, and nothing is stored.
+    for flag, value in (("--name", "Git\udcff"), ("--install-path", f"{package_root}\udcff")):
+        args = {"--id": "Git.Git", "--name": "Git", "--version": "1.0",
+                "--install-path": str(package_root), flag: value}
+        result = synora.run("package", "add", *[x for pair in args.items() for x in pair])
+        assert result.returncode == 2, result.stderr
+        assert result.stderr == f"synora: error: {flag} must be UTF-8 text\n"
+    assert synora.json("package", "list") == (0, {"packages": []})
+
+
+def test_text_output_keeps_one_line_per_value(synora: Synora, package_root: Path) -> None:
+    # A newline in a name or a path used to add lines to the `key: value` output.
+    odd = package_root.parent / "odd\nplace"
+    odd.mkdir()
+    result = synora.run("package", "add", "--id", "Odd.Odd", "--name", "two\nlines",
+                        "--version", "1", "--install-path", str(odd))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "name: two\\nlines" in lines and f"install_path: {package_root.parent}/odd\\nplace" \
+        in lines and len(lines) == 10
+    assert len(synora.run("package", "list").stdout.splitlines()) == 2
+
+
+def test_a_database_that_is_not_one_is_a_store_failure(synora: Synora) -> None:
+    # sqlite3/SQLAlchemy errors of the package commands were internal errors (exit 10).
+    synora.db_path.parent.mkdir(parents=True)
+    synora.db_path.write_bytes(b"this is not a database\n" * 100)
+    for args in (["package", "list", "--json"], ["package", "show", "--id", "Git.Git"]):
+        result = synora.run(*args)
+        assert result.returncode == 4, result.stderr
+        assert "STORE_FAILED" in result.stderr or "database failed" in result.stderr
+    assert synora.db_path.read_bytes() == b"this is not a database\n" * 100
+
+
+def test_no_command_is_a_one_line_usage_error(synora: Synora) -> None:
+    # click's "no command" error carried the whole help text (ten lines).
+    for args in ([], ["package"]):
+        result = synora.run(*args)
+        assert result.returncode == 2
+        assert result.stderr.startswith("synora: error: missing command")
+        assert result.stderr.count("\n") == 1

@@ -51,3 +51,27 @@ def test_an_unreadable_problem_file_is_exit_4(tmp_path: Path) -> None:
     with pytest.raises(ContractError) as caught:
         read_problem_file(path)
     assert (caught.value.code, caught.value.exit_code) == ("IO_ERROR", 4)
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\ud800.json"])
+def test_a_path_the_os_cannot_take_is_exit_2(tmp_path: Path, name: str) -> None:
+    # A NUL byte or a lone surrogate in the name raised ValueError (an internal error).
+    with pytest.raises(ContractError) as caught:
+        read_problem_file(tmp_path / name)
+    assert (caught.value.code, caught.value.exit_code) == ("INVALID_ARGUMENTS", 2)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b'{"title": "\\ud800", "statement": "S"}', "title must be Unicode text"),
+    (b'{"title": "T", "statement": "x\\udcff"}', "statement must be Unicode text"),
+    (b"[" * 100_000, "nested too deeply"),
+])
+def test_text_no_manifest_can_hold_and_deep_nesting_are_exit_2(
+        tmp_path: Path, content: bytes, message: str) -> None:
+    # Lone surrogates failed the job when it wrote the manifest (exit 1); deep nesting
+    # raised RecursionError in the JSON parser (an internal error).
+    path = tmp_path / "p.json"
+    path.write_bytes(content)
+    with pytest.raises(ContractError) as caught:
+        read_problem_file(path)
+    assert caught.value.exit_code == 2 and message in caught.value.message

@@ -211,3 +211,34 @@ def test_a_folder_that_is_not_there(tmp_path: Path) -> None:
 def test_a_manifest_that_is_not_json(run: Path) -> None:
     (run / "index.json").write_text("{not json")
     assert "index.json is not valid UTF-8 JSON" in _problems(run)
+
+
+def test_a_snapshot_that_is_a_folder(run: Path) -> None:
+    # os.fdopen() on a folder raised IsADirectoryError (an internal error).
+    (run / "snapshots" / "C.jsonl").unlink()
+    (run / "snapshots" / "C.jsonl").mkdir()
+    assert "matrices.C (snapshots/C.jsonl): not a regular file" in _problems(run)
+
+
+def test_a_manifest_that_is_a_folder(run: Path) -> None:
+    (run / "index.json").unlink()
+    (run / "index.json").mkdir()
+    assert "index.json is a folder" in _problems(run)
+
+
+@pytest.mark.parametrize(("bad_path", "message"), [
+    ("snapshots/C.jsonl\x00", "cannot be resolved"), ("snapshots/\ud800", "cannot be resolved"),
+    ("loop", "cannot be resolved"), ("n" * 5000, "cannot be opened: File name too long")])
+def test_manifest_paths_the_os_cannot_resolve_are_problems(run: Path, bad_path: str,
+                                                           message: str) -> None:
+    # Each raised ValueError, RuntimeError (a symlink loop) or OSError (exit 4) before.
+    os.symlink("loop", run / "loop")
+    _edit_manifest(run, lambda m: m["matrices"]["C"].update(path=bad_path))
+    assert message in _problems(run)
+
+
+def test_a_deeply_nested_manifest_or_line_is_a_problem(run: Path) -> None:
+    _rewrite_snapshot(run, "D", [b"[" * 100_000 + b"\n"])
+    assert "matrices.D (snapshots/D.jsonl) line 1: not a JSON object" in _problems(run)
+    (run / "index.json").write_bytes(b"[" * 100_000)
+    assert "index.json is nested too deeply" in _problems(run)

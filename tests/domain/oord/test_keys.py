@@ -76,7 +76,7 @@ def test_trust_merges_and_refuses_a_different_key_under_a_known_kid(
 
 
 def parse_keys(data: dict[str, object]) -> list[PublicKey]:
-    return read_key_file(None, json.dumps(data))
+    return read_key_file(None, json.dumps(data).encode())
 
 
 @pytest.mark.parametrize("bad", [
@@ -86,7 +86,7 @@ def parse_keys(data: dict[str, object]) -> list[PublicKey]:
 ])
 def test_unusable_jwks_are_refused(bad: dict[str, str]) -> None:
     with pytest.raises(ContractError):
-        read_key_file(None, json.dumps({"keys": [bad]}))
+        read_key_file(None, json.dumps({"keys": [bad]}).encode())
 
 
 def test_a_missing_trusted_set_is_an_environment_error(tmp_path: Path) -> None:
@@ -105,3 +105,23 @@ def test_signatures_verify_only_with_the_right_key(keys: KeyPaths, tmp_path: Pat
     assert not verify_signature(public_of(key), b"messagE", signature)
     assert not verify_signature(public_of(other), b"message", signature)
     assert not verify_signature(public_of(key), b"message", signature[:-1])
+
+
+@pytest.mark.parametrize("data", [b'{"keys": "\xff\xfe"}', b"[" * 100_000])
+def test_key_files_that_are_not_utf8_or_nest_too_deeply_are_key_errors(
+        tmp_path: Path, data: bytes) -> None:
+    # UnicodeDecodeError and RecursionError escaped as internal errors before.
+    path = tmp_path / "their.jwks.json"
+    path.write_bytes(data)
+    for source, given in ((path, None), (None, data)):
+        with pytest.raises(ContractError) as caught:
+            read_key_file(source, given)
+        assert (caught.value.code, caught.value.exit_code) == ("KEY_ERROR", 2)
+
+
+def test_a_trusted_set_nested_too_deeply_is_a_key_error(tmp_path: Path) -> None:
+    path = tmp_path / "trusted.json"
+    path.write_bytes(b"[" * 100_000)
+    with pytest.raises(ContractError) as caught:
+        TrustedKeys.load(path)
+    assert (caught.value.code, caught.value.exit_code) == ("KEY_ERROR", 2)
