@@ -24,6 +24,7 @@ from bench.common import ROOT, BenchReport, Figure, interleaved, median, time_co
 SIZES = (10_000, 100_000)
 EXPIRED_SHARE = 0.01
 SWEEPS = 9
+LINEAR_TOLERANCE = 1.2
 CLI_RUNS = 15
 PG_URL = os.environ.get("CONVEYOR_BENCH_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -120,11 +121,13 @@ def _sweep_figures(report: BenchReport, label: str, urls: dict[int, str]) -> Non
         lambda: _one_sweep(urls[large], cleaned[large]))
     t_small, t_large = median(small_times), median(large_times)
     c_small, c_large = cleaned[small][0], cleaned[large][0]
-    growth = large / small
+    # Linear work grows 10x here, so a linear sweep measures 10x give or take noise and
+    # page effects; the tolerance tells that apart from n log n at scale or n^2 (100x).
+    limit = large / small * LINEAR_TOLERANCE
     report.figures.append(Figure(
         f"sweep of {large:,} sessions ({c_large:,} expired), {label}", t_large * 1000,
         f"{small:,} sessions ({c_small:,} expired)", t_small * 1000, "ms",
-        f"<= {growth:g}x (linear)", t_large <= growth * t_small))
+        f"<= {limit:g}x (linear, +20 %)", t_large <= limit * t_small))
 
 
 def run() -> BenchReport:
