@@ -1,0 +1,188 @@
+"""Shared pieces of the bad-input suite (docs/testing.md, "Bad input (hypothesis)").
+
+- `fuzz_settings(n)`: the bounded, deterministic hypothesis settings every fuzz test uses;
+  FUZZ_SCALE=k multiplies every test's examples (run more locally), FUZZ_RANDOM=1 draws
+  fresh examples instead of the fixed derandomized ones.
+- `fuzz_home`: an isolated state: CONVEYOR_HOME (from the suite's autouse fixture),
+  SYNORA_HOME, HOME and the working folder, all under the test's tmp_path.
+- `run_cli`: a console script's command run in this process, as `run_cli(command,
+  error_format, args)` -> Outcome(exit_code, stdout, stderr); it fails the test when the
+  command recorded a crash (an unexpected exception) or let a traceback out.
+- `db_rows` and `tree` snapshots, to check that bad input changed nothing it may not.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import pytest
+from hypothesis import HealthCheck, settings
+
+from cli.contract import ErrorFormat, invoke
+
+FUZZ_PROFILE = "conveyor-fuzz"
+SCALE_VAR = "FUZZ_SCALE"
+RANDOM_VAR = "FUZZ_RANDOM"
+# The message cli.contract.record_crash logs (with the traceback) for an unexpected error.
+CRASH_MESSAGE = "unexpected error in "
+
+
+def _scale() -> int:
+    raw = os.environ.get(SCALE_VAR, "1")
+    try:
+        return max(1, int(raw))
+    except ValueError:
+        raise pytest.UsageError(f"{SCALE_VAR} must be a positive integer, got {raw!r}") from None
+
+
+settings.register_profile(
+    FUZZ_PROFILE,
+    deadline=None,  # a CLI call may touch SQLite or the embedded worker: no timing
+    derandomize=os.environ.get(RANDOM_VAR, "") not in ("1", "true", "yes"),
+    database=None,  # nothing remembered between runs: CI sees what a laptop sees
+    print_blob=True,
+    # The state fixtures are function-scoped on purpose: every example of a test shares
+    # them, and each example checks its own effect against a snapshot taken just before.
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
+                           HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
+
+
+def fuzz_settings(max_examples: int) -> settings:
+    """The suite's profile with this test's bound (times FUZZ_SCALE)."""
+    return settings(settings.get_profile(FUZZ_PROFILE), max_examples=max_examples * _scale())
+
+
+# ---- isolated state --------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FuzzHome:
+    """Every folder a console script may write to, all under one root."""
+
+    root: Path
+    conveyor: Path
+    synora: Path
+    user_home: Path
+    cwd: Path
+
+
+@pytest.fixture
+def fuzz_home(tmp_path: Path, conveyor_home: Path, monkeypatch: pytest.MonkeyPatch) -> FuzzHome:
+    """An isolated state: nothing a command does can reach the real home or the repository."""
+    from config.settings import reset_settings
+
+    home = FuzzHome(root=tmp_path, conveyor=conveyor_home, synora=tmp_path / "synora-home",
+                    user_home=tmp_path / "user-home", cwd=tmp_path / "cwd")
+    for folder in (home.user_home, home.cwd):
+        folder.mkdir(parents=True, exist_ok=True)
+    monkeypatch.setenv("SYNORA_HOME", str(home.synora))
+    monkeypatch.setenv("HOME", str(home.user_home))
+    monkeypatch.chdir(home.cwd)
+    reset_settings()
+    return home
+
+
+# ---- running a command in this process ---------------------------------------------------
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a caller of a command observes."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json_out(self) -> Any:
+        return json.loads(self.stdout)
+
+    def json_err(self) -> Any:
+        return json.loads(self.stderr)
+
+
+RunCli = Callable[..., Outcome]
+
+
+class _Stream(io.TextIOWrapper):
+    """A UTF-8 pipe as a console script gets one: text that cannot be encoded (lone
+    surrogates) fails here as it would on a real stdout, instead of passing unnoticed."""
+
+    def __init__(self) -> None:
+        super().__init__(io.BytesIO(), encoding="utf-8", errors="strict", write_through=True)
+
+    def isatty(self) -> bool:
+        return False
+
+    def text(self) -> str:
+        self.flush()
+        data = self.buffer.getvalue()  # type: ignore[attr-defined]
+        return data.decode("utf-8")  # bytes written were UTF-8: a failure here is a bug
+
+
+def crashes(conveyor_home: Path) -> list[str]:
+    """The crash records (unexpected exceptions) in the CLI log, with their tracebacks."""
+    log = conveyor_home / "logs" / "cli.log"
+    if not log.exists():
+        return []
+    found = []
+    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if str(entry.get("message", "")).startswith(CRASH_MESSAGE):
+            found.append(f"{entry['message']}\n{entry.get('exc', '')}")
+    return found
+
+
+@pytest.fixture
+def run_cli(fuzz_home: FuzzHome, monkeypatch: pytest.MonkeyPatch) -> Iterator[RunCli]:
+    """run_cli(command, error_format, args, prog_name=None, stdin=b"") -> Outcome."""
+    def run(command: click.Command, fmt: ErrorFormat, args: Sequence[str],
+            prog_name: str | None = None, stdin: bytes = b"") -> Outcome:
+        out, err = _Stream(), _Stream()
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+        with redirect_stdout(out), redirect_stderr(err):
+            code = invoke(command, fmt, list(args), prog_name=prog_name)
+        outcome = Outcome(code, out.text(), err.text())
+        recorded = crashes(fuzz_home.conveyor)
+        assert not recorded, f"{prog_name} {list(args)!r} crashed:\n" + "\n".join(recorded)
+        for stream in (outcome.stdout, outcome.stderr):
+            assert "Traceback (most recent call last)" not in stream, outcome
+        return outcome
+
+    yield run
+
+
+# ---- snapshots for "bad input changed nothing" -------------------------------------------
+
+def db_rows(*tables: str, url: str | None = None) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of these tables (configured database by default), in a stable order."""
+    from sqlalchemy import text
+
+    from store.engine import get_engine
+
+    with get_engine(url).connect() as conn:
+        return {table: sorted((tuple(row) for row in conn.execute(
+                    text(f'SELECT * FROM "{table}"'))), key=repr)
+                for table in tables}
+
+
+def tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under root (not following symbolic links): file contents, None for the rest."""
+    snapshot: dict[str, bytes | None] = {}
+    if not root.exists():
+        return snapshot
+    for path in sorted(root.rglob("*")):
+        relative = str(path.relative_to(root))
+        snapshot[relative] = (path.read_bytes()
+                              if path.is_file() and not path.is_symlink() else None)
+    return snapshot
