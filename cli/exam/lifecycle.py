@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from cli.contract import run_cli
-from cli.exam.common import CONTEXT, ERRORS, output, parse_sid, session_id_option
+from cli.exam.common import (
+    CONTEXT,
+    ERRORS,
+    output,
+    parse_sid,
+    session_id_option,
+    storable_text,
+)
 from domain.exam.states import ALL_STATES
 
 MAX_DURATION_S = 7 * 24 * 3600
@@ -37,7 +44,8 @@ def create_command(user_id: str, session_id: str, duration_seconds: int | None) 
 @session_id_option
 @click.option("--to", "to_state", required=True, type=click.Choice(ALL_STATES),
               help="Target state.")
-@click.option("--reason", default=None, help="Reason for the transition (required for 'failed').")
+@click.option("--reason", default=None, callback=storable_text,
+              help="Reason for the transition (required for 'failed').")
 def transition_command(session_id: str, to_state: str, reason: str | None) -> None:
     """Transition a session to a new lifecycle state."""
     from domain.exam.sessions import transition
@@ -46,7 +54,8 @@ def transition_command(session_id: str, to_state: str, reason: str | None) -> No
     if to_state == SessionState.FAILED and not (reason and reason.strip()):
         raise click.UsageError("--reason is required when transitioning to 'failed'")
     sid = parse_sid(session_id)
-    output(transition(sid, SessionState(to_state), reason.strip() if reason else None))
+    # A blank reason is no reason (as for 'failed', above): stored as null, not "".
+    output(transition(sid, SessionState(to_state), (reason or "").strip() or None))
 
 
 @session_lifecycle.command("status")
