@@ -112,11 +112,12 @@ RunCli = Callable[..., Outcome]
 
 
 class _Stream(io.TextIOWrapper):
-    """A UTF-8 pipe as a console script gets one: text that cannot be encoded (lone
-    surrogates) fails here as it would on a real stdout, instead of passing unnoticed."""
+    """A UTF-8 pipe as a console script gets one. Python's stdout is strict in a UTF-8
+    locale, so text it cannot encode (lone surrogates) fails here as it would there;
+    its stderr always writes such characters as backslash escapes."""
 
-    def __init__(self) -> None:
-        super().__init__(io.BytesIO(), encoding="utf-8", errors="strict", write_through=True)
+    def __init__(self, errors: str) -> None:
+        super().__init__(io.BytesIO(), encoding="utf-8", errors=errors, write_through=True)
 
     def isatty(self) -> bool:
         return False
@@ -127,13 +128,21 @@ class _Stream(io.TextIOWrapper):
         return data.decode("utf-8")  # bytes written were UTF-8: a failure here is a bug
 
 
-def crashes(conveyor_home: Path) -> list[str]:
-    """The crash records (unexpected exceptions) in the CLI log, with their tracebacks."""
-    log = conveyor_home / "logs" / "cli.log"
+def cli_log(conveyor_home: Path) -> Path:
+    return conveyor_home / "logs" / "cli.log"
+
+
+def crashes(conveyor_home: Path, since: int = 0) -> list[str]:
+    """The crash records (unexpected exceptions) in the CLI log from byte offset `since`
+    on, with their tracebacks."""
+    log = cli_log(conveyor_home)
     if not log.exists():
         return []
+    with log.open("rb") as handle:
+        handle.seek(since)
+        text = handle.read().decode("utf-8", errors="replace")
     found = []
-    for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+    for line in text.splitlines():
         try:
             entry = json.loads(line)
         except ValueError:
@@ -148,12 +157,14 @@ def run_cli(fuzz_home: FuzzHome, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ru
     """run_cli(command, error_format, args, prog_name=None, stdin=b"") -> Outcome."""
     def run(command: click.Command, fmt: ErrorFormat, args: Sequence[str],
             prog_name: str | None = None, stdin: bytes = b"") -> Outcome:
-        out, err = _Stream(), _Stream()
+        out, err = _Stream("strict"), _Stream("backslashreplace")
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8"))
+        log = cli_log(fuzz_home.conveyor)
+        log_size = log.stat().st_size if log.exists() else 0
         with redirect_stdout(out), redirect_stderr(err):
             code = invoke(command, fmt, list(args), prog_name=prog_name)
         outcome = Outcome(code, out.text(), err.text())
-        recorded = crashes(fuzz_home.conveyor)
+        recorded = crashes(fuzz_home.conveyor, since=log_size)
         assert not recorded, f"{prog_name} {list(args)!r} crashed:\n" + "\n".join(recorded)
         for stream in (outcome.stdout, outcome.stderr):
             assert "Traceback (most recent call last)" not in stream, outcome
@@ -164,14 +175,18 @@ def run_cli(fuzz_home: FuzzHome, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ru
 
 # ---- snapshots for "bad input changed nothing" -------------------------------------------
 
-def db_rows(*tables: str, url: str | None = None) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of these tables (configured database by default), in a stable order."""
+Rows = dict[str, list[dict[str, Any]]]
+
+
+def db_rows(*tables: str, url: str | None = None) -> Rows:
+    """Every row of these tables (configured database by default) as column -> value,
+    in a stable order: compare two snapshots to see what a command changed."""
     from sqlalchemy import text
 
     from store.engine import get_engine
 
     with get_engine(url).connect() as conn:
-        return {table: sorted((tuple(row) for row in conn.execute(
+        return {table: sorted((dict(row._mapping) for row in conn.execute(
                     text(f'SELECT * FROM "{table}"'))), key=repr)
                 for table in tables}
 
