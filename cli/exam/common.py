@@ -36,18 +36,12 @@ def user_id_option(func: F) -> F:
 
 
 def storable_text(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    """A click callback for free text that is stored (a reason): it must be UTF-8 text
-    without NUL, which neither SQLite's UTF-8 encoding nor PostgreSQL's text can hold;
-    an argument error (exit 2) rather than a crash at the database."""
-    if value is None:
-        return None
-    if "\x00" in value:
-        raise click.BadParameter("must not contain NUL characters", param=param)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise click.BadParameter("must be UTF-8 text (it has bytes that are not UTF-8)",
-                                 param=param) from None
+    """A click callback for free text that is stored (a reason): text a database cannot
+    hold (NUL, bytes that are not UTF-8) is an argument error (exit 2), not a crash."""
+    from store.text import storable
+
+    if value is not None and not storable(value):
+        raise click.BadParameter("must be UTF-8 text without NUL characters", param=param)
     return value
 
 
