@@ -8,6 +8,7 @@
 - `run_cli`: a console script's command run in this process, as `run_cli(command,
   error_format, args)` -> Outcome(exit_code, stdout, stderr); it fails the test when the
   command recorded a crash (an unexpected exception) or let a traceback out.
+  `standard_error(outcome)` checks the standard error object on stderr.
 - `db_rows` and `tree` snapshots, to check that bad input changed nothing it may not.
 """
 
@@ -32,8 +33,11 @@ from cli.contract import ErrorFormat, invoke
 FUZZ_PROFILE = "conveyor-fuzz"
 SCALE_VAR = "FUZZ_SCALE"
 RANDOM_VAR = "FUZZ_RANDOM"
-# The message cli.contract.record_crash logs (with the traceback) for an unexpected error.
-CRASH_MESSAGE = "unexpected error in "
+# What the CLI (cli.contract.record_crash) and a worker (workers.base_task) log, with the
+# traceback, for an unexpected exception; an embedded worker logs to the same file.
+CRASH_MESSAGES = ("unexpected error in ", "job crashed")
+# The details.reason of a job system error that reports a job's unexpected exception.
+CRASH_REASONS = ("job_crashed", "job_failed")
 
 
 def _scale() -> int:
@@ -111,6 +115,19 @@ class Outcome:
 RunCli = Callable[..., Outcome]
 
 
+def standard_error(outcome: Outcome) -> dict[str, Any]:
+    """The `{"error": true, "code", "message", "details"}` object on stderr (the exam
+    contract's and conveyor's format), nothing on stdout; returns it."""
+    assert outcome.stdout == "", outcome
+    error = outcome.json_err()
+    assert isinstance(error, dict) and set(error) == {"error", "code", "message", "details"}, error
+    assert error["error"] is True and isinstance(error["details"], dict), error
+    assert isinstance(error["code"], str) and isinstance(error["message"], str), error
+    assert error["message"].strip(), error
+    assert error["details"].get("reason") not in CRASH_REASONS, error
+    return error
+
+
 class _Stream(io.TextIOWrapper):
     """A UTF-8 pipe as a console script gets one. Python's stdout is strict in a UTF-8
     locale, so text it cannot encode (lone surrogates) fails here as it would there;
@@ -147,7 +164,7 @@ def crashes(conveyor_home: Path, since: int = 0) -> list[str]:
             entry = json.loads(line)
         except ValueError:
             continue
-        if str(entry.get("message", "")).startswith(CRASH_MESSAGE):
+        if str(entry.get("message", "")).startswith(CRASH_MESSAGES):
             found.append(f"{entry['message']}\n{entry.get('exc', '')}")
     return found
 

@@ -58,6 +58,12 @@ def unknown_flags() -> st.SearchStrategy[str]:
     )
 
 
+def junk_flags() -> st.SearchStrategy[list[str]]:
+    """Usually nothing, sometimes one unknown flag to append to a command line (so most
+    examples test the values, not the flag)."""
+    return st.one_of(st.just([]), st.just([]), st.just([]), unknown_flags().map(lambda f: [f]))
+
+
 # ---- numbers -----------------------------------------------------------------------------
 
 NASTY_NUMBERS = ("0", "-1", "-0", "1e309", "-1e309", "nan", "NaN", "inf", "-inf", "1e-300",
@@ -104,8 +110,8 @@ def near_uuids() -> st.SearchStrategy[str]:
 
 def id_arguments(*, nul: bool = True) -> st.SearchStrategy[str]:
     """Any value an id option might get: valid, nearly valid, or junk."""
-    return st.one_of(rfc4122_uuids(), near_uuids(), hostile_text(nul=nul),
-                     traversal_paths())
+    text = hostile_text(nul=nul)
+    return st.one_of(rfc4122_uuids(), near_uuids(), text, traversal_paths(), _from_bytes())
 
 
 # ---- paths -------------------------------------------------------------------------------

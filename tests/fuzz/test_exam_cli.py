@@ -36,12 +36,22 @@ from domain.exam.failures import (
     SEVERITIES,
 )
 from domain.exam.states import ALL_STATES, TRANSITIONS, SessionState
-from tests.fuzz.conftest import FuzzHome, Outcome, Rows, RunCli, db_rows, fuzz_settings, tree
+from tests.fuzz.conftest import (
+    FuzzHome,
+    Outcome,
+    Rows,
+    RunCli,
+    db_rows,
+    fuzz_settings,
+    standard_error,
+    tree,
+)
 from tests.fuzz.strategies import (
     hostile_text,
     id_arguments,
     json_texts,
     json_values,
+    junk_flags,
     number_text,
     unknown_flags,
 )
@@ -120,15 +130,9 @@ def check_format(outcome: Outcome, exits: set[int]) -> dict[str, Any]:
         data = outcome.json_out()
         assert isinstance(data, dict), outcome
         return data
-    assert outcome.stdout == "", outcome
-    error = outcome.json_err()
-    assert set(error) == {"error", "code", "message", "details"}, error
-    assert error["error"] is True and isinstance(error["details"], dict), error
+    error = standard_error(outcome)
     assert error["code"] in CODES_BY_EXIT[outcome.exit_code], error
-    assert isinstance(error["message"], str) and error["message"].strip(), error
-    # A job that failed with an unexpected exception is a crash in the worker.
-    assert error["details"].get("reason") != "job_failed", error
-    return dict(error)
+    return error
 
 
 def exam_rows() -> Rows:
@@ -193,10 +197,6 @@ def args_for(sub: str, options: dict[str, str | None], junk: list[str],
 
 def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
     return st.one_of(st.none(), strategy)
-
-
-def junk_flags() -> st.SearchStrategy[list[str]]:
-    return st.lists(unknown_flags(), max_size=1)
 
 
 def expect_id(value: str | None) -> int | None:

@@ -1,0 +1,275 @@
+"""Bad input to `conveyor` (docs/conveyor.md): every command and subcommand.
+
+`up`, `down` and `worker` only ever get arguments that must be refused: a guard turns
+starting a stack or exec'ing a worker into a crash, which fails the test. The job
+commands (check, jobs prune/reconcile) run real jobs on the embedded worker.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from cli.conveyor import ERRORS, JOB_STATUSES, MAX_PRUNE_DAYS, VERSION, conveyor
+from cli.job_options import MAX_SECONDS
+from config.queues import QUEUES
+from tests.fuzz.conftest import Outcome, RunCli, db_rows, fuzz_settings, standard_error
+from tests.fuzz.strategies import (
+    hostile_text,
+    id_arguments,
+    junk_flags,
+    number_text,
+    unknown_flags,
+)
+
+# docs/conveyor.md: exit code -> error code (exit 1 may also be a JSON report on stdout).
+CODES_BY_EXIT = {1: "INTERNAL_ERROR", 2: "INVALID_ARGUMENTS", 3: "JOB_SYSTEM_UNAVAILABLE",
+                 4: "JOB_NOT_FOUND"}
+HELP = {"--help", "-h"}
+
+
+class ReachedForbidden(Exception):
+    """Bad input got as far as starting a stack or a worker."""
+
+
+@pytest.fixture
+def guarded(monkeypatch: pytest.MonkeyPatch, run_cli: RunCli) -> Iterator[RunCli]:
+    """run_cli, with starting or stopping the stack and exec'ing a worker made impossible."""
+    from workers.stack import Stack
+
+    def refuse(*_args: Any, **_kwargs: Any) -> None:
+        raise ReachedForbidden("bad input reached a command's real work")
+
+    monkeypatch.setattr(Stack, "up", refuse)
+    monkeypatch.setattr(Stack, "down", refuse)
+    monkeypatch.setattr(os, "execv", refuse)
+    yield run_cli
+
+
+def run(runner: RunCli, args: list[str]) -> Outcome:
+    return runner(conveyor, ERRORS, args, "conveyor")
+
+
+def check_outcome(outcome: Outcome, exits: set[int]) -> Any:
+    """Exit code allowed; an error is the standard object with its exit's code; success
+    (and a failed probe or job, exit 1) prints on stdout only. Returns what was printed."""
+    assert outcome.exit_code in exits, outcome
+    if outcome.exit_code == 0 or (outcome.exit_code == 1 and outcome.stdout):
+        assert outcome.stderr == "", outcome
+        return outcome.stdout
+    error = standard_error(outcome)
+    assert error["code"] == CODES_BY_EXIT[outcome.exit_code], error
+    return error
+
+
+def no_help(tokens: list[str]) -> bool:
+    return not HELP & set(tokens)
+
+
+def click_int(value: str, low: int, high: int) -> bool:
+    try:
+        return low <= int(value) <= high
+    except ValueError:
+        return False
+
+
+def seconds(value: str, *, positive: bool) -> bool:
+    """What a duration option accepts: a finite number in range (NaN fails every test)."""
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return (number > 0 if positive else number >= 0) and number <= MAX_SECONDS
+
+
+def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    return st.one_of(st.none(), strategy)
+
+
+def options(pairs: dict[str, str | None]) -> list[str]:
+    return [part for flag, value in pairs.items() if value is not None for part in (flag, value)]
+
+
+# ---- the stack, status, version, db, worker ----------------------------------------------
+
+def junk_tokens(min_size: int = 0) -> st.SearchStrategy[list[str]]:
+    # "--" alone ends the options: `up --` would be a real `up`, so it is not junk.
+    token = st.one_of(hostile_text(), unknown_flags()).filter(lambda t: t != "--")
+    return st.lists(token, min_size=min_size, max_size=3).filter(no_help)
+
+
+@fuzz_settings(60)
+@given(command=st.sampled_from((["up"], ["down"], ["status"], ["db", "upgrade"], ["jobs"],
+                                ["db"], [])),
+       junk=junk_tokens())
+def test_commands_without_arguments(guarded: RunCli, command: list[str],
+                                    junk: list[str]) -> None:
+    assume(junk or command[:1] not in (["up"], ["down"]))  # a bare up/down is real work
+    outcome = run(guarded, command + junk)
+    # A group without a command only shows its usage; any extra argument is refused.
+    expected = 2 if junk or command in ([], ["jobs"], ["db"]) else 0
+    out = check_outcome(outcome, {expected})
+    if expected == 0 and command == ["status"]:
+        assert outcome.json_out()["mode"] == "embedded"
+    elif expected == 0:
+        assert set(outcome.json_out()) == {"database", "heads"}, out
+
+
+def test_version(guarded: RunCli) -> None:
+    outcome = run(guarded, ["--version"])
+    assert (outcome.exit_code, outcome.stdout.strip()) == (0, f"conveyor, version {VERSION}")
+
+
+def _worker_args_valid(queues: str | None, concurrency: str | None, pool: str | None) -> bool:
+    chosen = [q.strip() for q in (queues or ",".join(QUEUES)).split(",") if q.strip()]
+    return (bool(chosen) and all(q in QUEUES for q in chosen)
+            and (concurrency is None or click_int(concurrency, 1, 256))
+            and (pool is None or pool in ("threads", "prefork", "solo")))
+
+
+@fuzz_settings(60)
+@given(queues=optional(st.one_of(st.sampled_from([*QUEUES, ",", " , ", "default,"]),
+                                 hostile_text(nul=False))),
+       concurrency=optional(number_text()),
+       pool=optional(st.one_of(st.sampled_from(("threads", "solo")), hostile_text())),
+       hostname=optional(hostile_text()), extra=junk_tokens())
+def test_worker_refuses_bad_options(guarded: RunCli, queues: str | None,
+                                    concurrency: str | None, pool: str | None,
+                                    hostname: str | None, extra: list[str]) -> None:
+    assume(not _worker_args_valid(queues, concurrency, pool))  # never exec a real worker
+    args = ["worker", *options({"-Q": queues, "-c": concurrency, "--pool": pool,
+                                "-n": hostname}), *extra]
+    check_outcome(run(guarded, args), {2})
+
+
+# ---- check -------------------------------------------------------------------------------
+
+@fuzz_settings(25)
+@given(queues=st.lists(st.one_of(st.sampled_from(QUEUES), hostile_text()), max_size=3),
+       timeout=optional(st.one_of(st.sampled_from(("0.000001", "5")), number_text())),
+       junk=junk_flags())
+def test_check(guarded: RunCli, queues: list[str], timeout: str | None,
+               junk: list[str]) -> None:
+    args = ["check", *[part for q in queues for part in ("--queue", q)],
+            *options({"--timeout": timeout}), *junk]
+    usage = (bool(junk) or any(q not in QUEUES for q in queues)
+             or (timeout is not None and not seconds(timeout, positive=True)))
+    # A valid but tiny --timeout may end a probe's wait first: exit 1, ok false.
+    check_outcome(outcome := run(guarded, args), {2} if usage else {0, 1})
+    if not usage:
+        report = outcome.json_out()
+        assert report["ok"] is (outcome.exit_code == 0)
+        assert [q["name"] for q in report["queues"]] == list(dict.fromkeys(queues or QUEUES))
+
+
+# ---- jobs --------------------------------------------------------------------------------
+
+def seed_jobs() -> dict[str, str]:
+    """A succeeded and a failed job row; returns id -> status."""
+    from store import job_writes
+
+    made = {}
+    for status in ("succeeded", "failed"):
+        job_id = str(uuid.uuid4())
+        job_writes.record_queued(None, job_writes.QueuedJob(
+            id=job_id, kind="tasks.probe.probe", queue="default", args={}))
+        if status == "succeeded":
+            job_writes.mark_succeeded(job_id, result={"ok": True})
+        else:
+            job_writes.mark_failed(job_id, error="seeded failure", exit_code=1)
+        made[job_id] = status
+    return made
+
+
+def job_rows() -> list[dict[str, Any]]:
+    return db_rows("jobs")["jobs"]
+
+
+@fuzz_settings(60)
+@given(status=optional(st.one_of(st.sampled_from(JOB_STATUSES), hostile_text())),
+       kind=optional(st.one_of(st.just("tasks.probe.probe"), hostile_text())),
+       limit=optional(number_text()), as_json=st.booleans(),
+       junk=junk_flags())
+def test_jobs_list(guarded: RunCli, status: str | None, kind: str | None, limit: str | None,
+                   as_json: bool, junk: list[str]) -> None:
+    seed_jobs()
+    before = job_rows()
+    args = ["jobs", "list", *options({"--status": status, "--kind": kind, "--limit": limit}),
+            *(["--json"] if as_json else []), *junk]
+    usage = (bool(junk) or (status is not None and status not in JOB_STATUSES)
+             or (limit is not None and not click_int(limit, 1, 10_000)))
+    outcome = run(guarded, args)
+    check_outcome(outcome, {2 if usage else 0})
+    assert job_rows() == before
+    if usage or not as_json:
+        return
+    listed = outcome.json_out()
+    assert len(listed) <= (int(limit) if limit is not None else 50)
+    assert all((status is None or row["status"] == status) and (kind is None or row["kind"] == kind)
+               for row in listed)
+
+
+@fuzz_settings(60)
+@given(command=st.sampled_from(("show", "wait")),
+       target=st.one_of(st.sampled_from(("seed:succeeded", "seed:failed")), id_arguments()),
+       timeout=optional(number_text()), junk=junk_flags())
+def test_jobs_show_and_wait(guarded: RunCli, command: str, target: str,
+                            timeout: str | None, junk: list[str]) -> None:
+    seeded = {status: job_id for job_id, status in seed_jobs().items()}
+    job_id = seeded.get(target.removeprefix("seed:"), target)
+    before = job_rows()
+    existing = {row["id"]: row["status"] for row in before}
+    args = ["jobs", command, "--", job_id] if job_id.startswith("-") else ["jobs", command, job_id]
+    if command == "wait":
+        args[2:2] = options({"--timeout": timeout})
+    args[2:2] = junk
+    usage = bool(junk) or (command == "wait" and timeout is not None
+                           and not seconds(timeout, positive=True))
+    # Only finished jobs exist here, so a wait answers at once: 0 succeeded, 1 failed.
+    expected = 2 if usage else 4 if job_id not in existing else \
+        0 if command == "show" or existing[job_id] == "succeeded" else 1
+    outcome = run(guarded, args)
+    check_outcome(outcome, {expected})
+    assert job_rows() == before
+    if expected in (0, 1):
+        assert outcome.json_out()["id"] == job_id
+
+
+def _unfinished(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [row for row in rows if row["status"] not in ("succeeded", "failed")]
+
+
+@fuzz_settings(30)
+@given(command=st.sampled_from(("prune", "reconcile")), age=optional(number_text()),
+       timeout=optional(st.one_of(st.just("30"), number_text())), wait=st.booleans(),
+       junk=junk_flags())
+def test_jobs_prune_and_reconcile(guarded: RunCli, command: str, age: str | None,
+                                  timeout: str | None, wait: bool, junk: list[str]) -> None:
+    seed_jobs()
+    before = job_rows()
+    age_flag = "--older-than-days" if command == "prune" else "--older-than-s"
+    flags = [] if command == "reconcile" or wait else ["--no-wait"]
+    args = ["jobs", command, *options({age_flag: age, "--timeout": timeout}), *flags, *junk]
+    age_ok = age is None or (click_int(age, 0, MAX_PRUNE_DAYS) if command == "prune"
+                             else seconds(age, positive=False))
+    usage = bool(junk) or not age_ok or (timeout is not None
+                                         and not seconds(timeout, positive=True))
+    # --no-wait has no worker to leave the job with in the embedded mode (exit 3); a tiny
+    # --timeout may end the wait first (exit 3 too).
+    outcome = run(guarded, args)
+    answer = check_outcome(outcome, {2} if usage else {0, 3})
+    after = job_rows()
+    assert _unfinished(before) == [row for row in _unfinished(after)
+                                   if row["id"] in {r["id"] for r in before}]
+    if usage:
+        assert after == before
+    elif outcome.exit_code == 3:
+        assert answer["details"]["reason"] in ("no_wait_embedded", "wait_timeout"), answer
+    else:
+        assert outcome.json_out()["job_id"] in {row["id"] for row in after}
