@@ -6,12 +6,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.env import ConfigError
+from config.redact import redact_url
 from config.settings import get_settings
 from store.schema_stamp import sqlite_is_current
 from store.urls import is_sqlite, normalize_url, sqlite_path
@@ -57,12 +61,26 @@ def raw_engine(url: str) -> Engine:
 def _create_engine(url: str) -> Engine:
     path = sqlite_path(url)
     if path is not None:
+        _ensure_folder(path)
+    try:
+        if is_sqlite(url):
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            _configure_sqlite(engine)
+            return engine
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"CONVEYOR_DATABASE_URL is not a database URL Conveyor can use "
+                          f"({redact_url(url)}): {exc}") from None
+
+
+def _ensure_folder(path: Path) -> None:
+    """The SQLite file's folder, or a clear settings error (a state folder that is a file,
+    or not writable) instead of an OSError from deep inside a command."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    if is_sqlite(url):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the database folder {path.parent} ({exc.strerror}): "
+                          f"check CONVEYOR_HOME or CONVEYOR_DATABASE_URL") from None
 
 
 def database_url() -> str:
@@ -77,6 +95,8 @@ def get_engine(url: str | None = None) -> Engine:
     url = normalize_url(url or database_url())
     if url not in _MIGRATED:
         path = sqlite_path(url)
+        if path is not None:
+            _ensure_folder(path)
         # The stamp check is cheap; Alembic (store.migrate) costs ~0.1 s just to import.
         if path is not None and not sqlite_is_current(path):
             from store.migrate import ensure_sqlite_schema
