@@ -36,8 +36,19 @@ def create_command(user_id: str, session_id: str, duration_seconds: int | None) 
 
     uid = parse_session_id(user_id, "user_id")
     sid = parse_session_id(session_id, "session_id")
-    duration = duration_seconds or get_exam_settings().default_duration_s
+    duration = duration_seconds or _default_duration_s(get_exam_settings().default_duration_s)
     output(create_session(uid, sid, duration))
+
+
+def _default_duration_s(value: int) -> int:
+    """The setting, held to the bound --duration-seconds has (a huge one overflows the
+    session's deadlines and the database's integers)."""
+    from config.env import ConfigError
+
+    if value > MAX_DURATION_S:
+        raise ConfigError(f"CONVEYOR_EXAM_DEFAULT_DURATION_S must be at most {MAX_DURATION_S}, "
+                          f"got {value}")
+    return value
 
 
 @session_lifecycle.command("transition")

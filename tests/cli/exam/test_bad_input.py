@@ -93,11 +93,16 @@ def json_err_text(text: str) -> object:
     return json.loads(text)
 
 
-def test_a_bad_setting_is_an_argument_error(exam: Run) -> None:
+@pytest.mark.parametrize(("name", "value"), [
+    ("CONVEYOR_EXAM_NAMESPACE", "../escape"),
+    # Found by tests/fuzz: a huge default duration overflowed the session's deadlines.
+    ("CONVEYOR_EXAM_DEFAULT_DURATION_S", str(10**30)),
+])
+def test_a_bad_setting_is_an_argument_error(exam: Run, name: str, value: str) -> None:
     result = exam("session-lifecycle", "create", "--user-id", USER, "--session-id", SESSION,
-                  CONVEYOR_EXAM_NAMESPACE="../escape")
+                  **{name: value})
     assert result.returncode == 2
-    assert "CONVEYOR_EXAM_NAMESPACE" in json_err(result)["message"]
+    assert name in json_err(result)["message"]
 
 
 def test_a_blank_reason_is_no_reason(exam: Run) -> None:
