@@ -81,6 +81,13 @@ def number_text() -> st.SearchStrategy[str]:
     )
 
 
+def setting_values() -> st.SearchStrategy[str]:
+    """What an environment variable might hold (no NUL: the environment cannot)."""
+    return st.one_of(st.sampled_from(NASTY_NUMBERS),
+                     st.integers(min_value=10**6, max_value=10**40).map(str),
+                     hostile_text(nul=False))
+
+
 # ---- ids ---------------------------------------------------------------------------------
 
 def rfc4122_uuids() -> st.SearchStrategy[str]:
@@ -214,6 +221,6 @@ def file_contents() -> st.SearchStrategy[bytes]:
 def file_specs(contents: st.SearchStrategy[bytes] | None = None) -> st.SearchStrategy[FileSpec]:
     """A file argument of any kind; real files get `contents` (default: file_contents())."""
     return st.one_of(
-        st.builds(FileSpec, st.just("content"), contents or file_contents()),
+        st.builds(FileSpec, st.just("content"), file_contents() if contents is None else contents),
         st.sampled_from([FileSpec(kind) for kind in FILE_KINDS if kind != "content"]),
     )

@@ -19,12 +19,22 @@ from hypothesis import strategies as st
 from cli.conveyor import ERRORS, JOB_STATUSES, MAX_PRUNE_DAYS, VERSION, conveyor
 from cli.job_options import MAX_SECONDS
 from config.queues import QUEUES
-from tests.fuzz.conftest import Outcome, RunCli, db_rows, fuzz_settings, standard_error
+from tests.fuzz.conftest import (
+    FuzzHome,
+    Outcome,
+    RunCli,
+    db_rows,
+    fuzz_settings,
+    standard_error,
+)
 from tests.fuzz.strategies import (
+    FileSpec,
+    file_specs,
     hostile_text,
     id_arguments,
     junk_flags,
     number_text,
+    setting_values,
     unknown_flags,
 )
 
@@ -273,3 +283,56 @@ def test_jobs_prune_and_reconcile(guarded: RunCli, command: str, age: str | None
         assert answer["details"]["reason"] in ("no_wait_embedded", "wait_timeout"), answer
     else:
         assert outcome.json_out()["job_id"] in {row["id"] for row in after}
+
+
+# ---- bad settings ------------------------------------------------------------------------
+
+SETTINGS = ("CONVEYOR_VISIBILITY_TIMEOUT_S", "CONVEYOR_LEASE_RENEW_S",
+            "CONVEYOR_RESULT_EXPIRES_S", "CONVEYOR_NO_WORKER_GRACE_S",
+            "CONVEYOR_JOB_RETENTION_DAYS", "CONVEYOR_EMBEDDED_CONCURRENCY",
+            "CONVEYOR_DATABASE_URL")
+URLS = ("garbage", "foo://x", "sqlite://", "sqlite:///in-cwd.db", "postgresql://",
+        "sqlite:///in-cwd.db?mode=bogus")
+
+
+def _refused_for(outcome: Outcome, names: tuple[str, ...]) -> None:
+    if outcome.exit_code == 2:
+        message = outcome.json_err()["message"]
+        assert any(name in message for name in names), message
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+@fuzz_settings(10)
+@given(value=st.one_of(setting_values(), st.sampled_from(URLS)),
+       command=st.sampled_from((["status"], ["jobs", "list", "--json"])))
+def test_bad_settings(guarded: RunCli, monkeypatch: pytest.MonkeyPatch, name: str,
+                      value: str, command: list[str]) -> None:
+    from config.settings import reset_settings
+
+    with monkeypatch.context() as patch:
+        patch.setenv(name, value)
+        reset_settings()
+        outcome = run(guarded, command)
+    reset_settings()
+    check_outcome(outcome, {0, 2})
+    _refused_for(outcome, (name,))
+
+
+@fuzz_settings(12)
+@given(home=file_specs(st.sampled_from((b"", b"not a folder"))),
+       command=st.sampled_from((["status"], ["jobs", "list", "--json"], ["db", "upgrade"])))
+def test_a_state_folder_that_cannot_be_one(guarded: RunCli, fuzz_home: FuzzHome,
+                                           monkeypatch: pytest.MonkeyPatch, home: FileSpec,
+                                           command: list[str]) -> None:
+    from config.settings import reset_settings
+    from store.engine import dispose_engines
+
+    folder = home.make(fuzz_home.root / "homes", f"home-{uuid.uuid4().hex[:8]}")
+    with monkeypatch.context() as patch:
+        patch.setenv("CONVEYOR_HOME", str(folder))
+        reset_settings()
+        outcome = run(guarded, command)
+    reset_settings()
+    dispose_engines()
+    check_outcome(outcome, {0, 2})
+    _refused_for(outcome, ("CONVEYOR_HOME",))

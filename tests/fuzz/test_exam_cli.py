@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ from tests.fuzz.strategies import (
     json_values,
     junk_flags,
     number_text,
+    setting_values,
     unknown_flags,
 )
 
@@ -556,3 +558,31 @@ def test_any_arguments(run_cli: RunCli, fuzz_home: FuzzHome, script: str,
     assert after["exam_environments"] == before["exam_environments"] == []
     assert tree(fuzz_home.conveyor / "exam") == {}
     assert not list(Path(fuzz_home.cwd).iterdir())
+
+
+# ---- bad settings ------------------------------------------------------------------------
+
+EXAM_SETTINGS = ("CONVEYOR_EXAM_NAMESPACE", "CONVEYOR_EXAM_DEFAULT_DURATION_S",
+                 "CONVEYOR_EXAM_BACKEND", "CONVEYOR_EXAM_IN_CLUSTER",
+                 "CONVEYOR_EXAM_API_TIMEOUT_S", "CONVEYOR_EXAM_POD_GRACE_PERIOD_S")
+
+
+@pytest.mark.parametrize("name", EXAM_SETTINGS)
+@fuzz_settings(15)
+@given(value=setting_values())
+def test_bad_settings(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, name: str,
+                      value: str) -> None:
+    from config.settings import reset_settings
+
+    with monkeypatch.context() as patch:
+        patch.setenv(name, value)
+        reset_settings()
+        outcome = run_cli(session_lifecycle, ERRORS, [
+            "create", "--user-id", str(uuid.uuid4()), "--session-id", str(uuid.uuid4())],
+            "session-lifecycle")
+    reset_settings()
+    data = check_format(outcome, {0, 2})
+    if outcome.exit_code == 2:
+        assert name in data["message"], data
+    elif name == "CONVEYOR_EXAM_DEFAULT_DURATION_S" and value:
+        assert data["duration_seconds"] == int(value)
