@@ -62,6 +62,10 @@ def _create_engine(url: str) -> Engine:
     path = sqlite_path(url)
     if path is not None:
         _ensure_folder(path)
+    elif is_sqlite(url):
+        # Each connection would get its own empty database, unmigrated and unseen by workers.
+        raise ConfigError(f"CONVEYOR_DATABASE_URL is an in-memory SQLite database "
+                          f"({redact_url(url)}): give a file, sqlite:///path/conveyor.db")
     try:
         if is_sqlite(url):
             engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})

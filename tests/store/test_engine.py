@@ -11,7 +11,9 @@ from config.settings import reset_settings
 from store.engine import get_engine
 
 
-@pytest.mark.parametrize("url", ["garbage", "foo://x", "nosuchdialect+driver://u:secret@h/db"])
+@pytest.mark.parametrize("url", ["garbage", "foo://x", "nosuchdialect+driver://u:secret@h/db",
+                                 # an empty database per connection: "no such table: jobs"
+                                 "sqlite://", "sqlite:///:memory:"])
 def test_a_url_that_is_no_database_url(url: str) -> None:
     # Found by tests/fuzz: SQLAlchemy's ArgumentError escaped as an internal error.
     with pytest.raises(ConfigError, match="CONVEYOR_DATABASE_URL") as caught:
