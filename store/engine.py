@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
 from config.env import ConfigError
@@ -106,8 +106,25 @@ def get_engine(url: str | None = None) -> Engine:
             from store.migrate import ensure_sqlite_schema
 
             ensure_sqlite_schema(url)
+        if path is None and not _has_schema(raw_engine(url)):
+            return raw_engine(url)  # unreachable for now: ask again next time
         _MIGRATED.add(url)
     return raw_engine(url)
+
+
+def _has_schema(engine: Engine) -> bool:
+    """Whether a server database has been migrated (`conveyor db upgrade`); a settings
+    error if not, rather than "relation jobs does not exist" from the first query.
+    False when the server cannot be asked now: the caller's own query will say why."""
+    try:
+        with engine.connect() as conn:
+            present = engine.dialect.has_table(conn, "alembic_version")
+    except DBAPIError:
+        return False
+    if not present:
+        raise ConfigError(f"the database {redact_url(engine.url.render_as_string())} has no "
+                          f"Conveyor schema: run `conveyor db upgrade` (CONVEYOR_DATABASE_URL)")
+    return True
 
 
 def dispose_engines() -> None:

@@ -32,3 +32,27 @@ def test_a_state_folder_that_is_a_file(conveyor_home: Path,
     with pytest.raises(ConfigError, match="CONVEYOR_HOME"):
         get_engine()
     assert a_file.read_text() == "not a folder"
+
+
+@pytest.mark.postgres
+def test_a_server_database_without_the_schema(postgres_url: str) -> None:
+    # Found by tests/fuzz: CONVEYOR_DATABASE_URL naming a database never upgraded crashed
+    # with "relation jobs does not exist"; it is a settings error naming the fix.
+    import uuid
+
+    import psycopg
+
+    from store.engine import dispose_engines
+
+    base, _, _options = postgres_url.partition("?")
+    schema = f"conveyor_empty_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        with pytest.raises(ConfigError, match="conveyor db upgrade"):
+            get_engine(f"{base}?options=-csearch_path%3D{schema}")
+        assert get_engine(postgres_url) is not None  # a migrated one is fine
+    finally:
+        dispose_engines()
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
