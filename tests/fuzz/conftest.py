@@ -190,6 +190,28 @@ def run_cli(fuzz_home: FuzzHome, monkeypatch: pytest.MonkeyPatch) -> Iterator[Ru
     yield run
 
 
+# ---- oracles for numeric options ----------------------------------------------------------
+
+def accepts_int(value: str, low: int, high: int) -> bool:
+    """Whether click.IntRange(low, high) takes this text (click converts with int())."""
+    try:
+        return low <= int(value) <= high
+    except ValueError:
+        return False
+
+
+def accepts_seconds(value: str, *, positive: bool = True) -> bool:
+    """Whether a duration option (cli.job_options.Seconds) takes this text: a finite
+    number from 0 (or above 0) to MAX_SECONDS; NaN fails every comparison."""
+    from cli.job_options import MAX_SECONDS
+
+    try:
+        number = float(value)
+    except ValueError:
+        return False
+    return (number > 0 if positive else number >= 0) and number <= MAX_SECONDS
+
+
 # ---- snapshots for "bad input changed nothing" -------------------------------------------
 
 Rows = dict[str, list[dict[str, Any]]]

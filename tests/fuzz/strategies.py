@@ -12,8 +12,16 @@ import os
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from hypothesis import strategies as st
+
+T = TypeVar("T")
+
+def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
+    """None (the option left out) or a value."""
+    return st.one_of(st.none(), strategy)
+
 
 # ---- text --------------------------------------------------------------------------------
 

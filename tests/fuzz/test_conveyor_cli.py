@@ -17,12 +17,13 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from cli.conveyor import ERRORS, JOB_STATUSES, MAX_PRUNE_DAYS, VERSION, conveyor
-from cli.job_options import MAX_SECONDS
 from config.queues import QUEUES
 from tests.fuzz.conftest import (
     FuzzHome,
     Outcome,
     RunCli,
+    accepts_int,
+    accepts_seconds,
     db_rows,
     fuzz_settings,
     standard_error,
@@ -34,6 +35,7 @@ from tests.fuzz.strategies import (
     id_arguments,
     junk_flags,
     number_text,
+    optional,
     setting_values,
     unknown_flags,
 )
@@ -82,26 +84,6 @@ def no_help(tokens: list[str]) -> bool:
     return not HELP & set(tokens)
 
 
-def click_int(value: str, low: int, high: int) -> bool:
-    try:
-        return low <= int(value) <= high
-    except ValueError:
-        return False
-
-
-def seconds(value: str, *, positive: bool) -> bool:
-    """What a duration option accepts: a finite number in range (NaN fails every test)."""
-    try:
-        number = float(value)
-    except ValueError:
-        return False
-    return (number > 0 if positive else number >= 0) and number <= MAX_SECONDS
-
-
-def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
-
-
 def options(pairs: dict[str, str | None]) -> list[str]:
     return [part for flag, value in pairs.items() if value is not None for part in (flag, value)]
 
@@ -139,7 +121,7 @@ def test_version(guarded: RunCli) -> None:
 def _worker_args_valid(queues: str | None, concurrency: str | None, pool: str | None) -> bool:
     chosen = [q.strip() for q in (queues or ",".join(QUEUES)).split(",") if q.strip()]
     return (bool(chosen) and all(q in QUEUES for q in chosen)
-            and (concurrency is None or click_int(concurrency, 1, 256))
+            and (concurrency is None or accepts_int(concurrency, 1, 256))
             and (pool is None or pool in ("threads", "prefork", "solo")))
 
 
@@ -169,7 +151,7 @@ def test_check(guarded: RunCli, queues: list[str], timeout: str | None,
     args = ["check", *[part for q in queues for part in ("--queue", q)],
             *options({"--timeout": timeout}), *junk]
     usage = (bool(junk) or any(q not in QUEUES for q in queues)
-             or (timeout is not None and not seconds(timeout, positive=True)))
+             or (timeout is not None and not accepts_seconds(timeout)))
     # A valid but tiny --timeout may end a probe's wait first: exit 1, ok false.
     check_outcome(outcome := run(guarded, args), {2} if usage else {0, 1})
     if not usage:
@@ -213,7 +195,7 @@ def test_jobs_list(guarded: RunCli, status: str | None, kind: str | None, limit:
     args = ["jobs", "list", *options({"--status": status, "--kind": kind, "--limit": limit}),
             *(["--json"] if as_json else []), *junk]
     usage = (bool(junk) or (status is not None and status not in JOB_STATUSES)
-             or (limit is not None and not click_int(limit, 1, 10_000)))
+             or (limit is not None and not accepts_int(limit, 1, 10_000)))
     outcome = run(guarded, args)
     check_outcome(outcome, {2 if usage else 0})
     assert job_rows() == before
@@ -240,7 +222,7 @@ def test_jobs_show_and_wait(guarded: RunCli, command: str, target: str,
         args[2:2] = options({"--timeout": timeout})
     args[2:2] = junk
     usage = bool(junk) or (command == "wait" and timeout is not None
-                           and not seconds(timeout, positive=True))
+                           and not accepts_seconds(timeout))
     # Only finished jobs exist here, so a wait answers at once: 0 succeeded, 1 failed.
     expected = 2 if usage else 4 if job_id not in existing else \
         0 if command == "show" or existing[job_id] == "succeeded" else 1
@@ -266,10 +248,10 @@ def test_jobs_prune_and_reconcile(guarded: RunCli, command: str, age: str | None
     age_flag = "--older-than-days" if command == "prune" else "--older-than-s"
     flags = [] if command == "reconcile" or wait else ["--no-wait"]
     args = ["jobs", command, *options({age_flag: age, "--timeout": timeout}), *flags, *junk]
-    age_ok = age is None or (click_int(age, 0, MAX_PRUNE_DAYS) if command == "prune"
-                             else seconds(age, positive=False))
+    age_ok = age is None or (accepts_int(age, 0, MAX_PRUNE_DAYS) if command == "prune"
+                             else accepts_seconds(age, positive=False))
     usage = bool(junk) or not age_ok or (timeout is not None
-                                         and not seconds(timeout, positive=True))
+                                         and not accepts_seconds(timeout))
     # --no-wait has no worker to leave the job with in the embedded mode (exit 3); a tiny
     # --timeout may end the wait first (exit 3 too).
     outcome = run(guarded, args)

@@ -28,7 +28,6 @@ from cli.exam.failures import MAX_CONTEXT_CHARS, failure_classification
 from cli.exam.identity import session_identity
 from cli.exam.lifecycle import MAX_DURATION_S, session_lifecycle
 from cli.exam.status import session_status
-from cli.job_options import MAX_SECONDS
 from domain.exam.failures import (
     _GENERIC_USER_MESSAGE,
     CATALOGUE,
@@ -42,6 +41,8 @@ from tests.fuzz.conftest import (
     Outcome,
     Rows,
     RunCli,
+    accepts_int,
+    accepts_seconds,
     db_rows,
     fuzz_settings,
     standard_error,
@@ -54,6 +55,7 @@ from tests.fuzz.strategies import (
     json_values,
     junk_flags,
     number_text,
+    optional,
     setting_values,
     unknown_flags,
 )
@@ -92,24 +94,6 @@ def canonical_id(value: str) -> str | None:
     if str(parsed) != text.lower() or parsed.variant != uuid.RFC_4122:
         return None
     return str(parsed) if parsed.version in (1, 2, 3, 4, 5) else None
-
-
-def click_int(value: str, low: int, high: int) -> int | None:
-    """What click.IntRange(low, high) accepts (it converts with int())."""
-    try:
-        number = int(value)
-    except ValueError:
-        return None
-    return number if low <= number <= high else None
-
-
-def click_positive_float(value: str) -> float | None:
-    """What a --timeout (a positive number of seconds) should accept."""
-    try:
-        number = float(value)
-    except ValueError:
-        return None
-    return number if 0 < number <= MAX_SECONDS else None  # NaN fails both comparisons
 
 
 def storable(text: str | None) -> bool:
@@ -197,10 +181,6 @@ def args_for(sub: str, options: dict[str, str | None], junk: list[str],
     return args + junk
 
 
-def optional(strategy: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
-    return st.one_of(st.none(), strategy)
-
-
 def expect_id(value: str | None) -> int | None:
     """Exit for a --session-id value that is missing (2), blank or malformed (3); else None."""
     if value is None:
@@ -262,7 +242,7 @@ def _create_expectation(user: str | None, typed: str | None, existing: str | Non
                         owner: str | None, duration: str | None, junk: list[str]) -> int:
     if junk or user is None or typed is None:
         return USAGE
-    if duration is not None and click_int(duration, 1, MAX_DURATION_S) is None:
+    if duration is not None and not accepts_int(duration, 1, MAX_DURATION_S):
         return USAGE
     if canonical_id(user) is None or canonical_id(typed) is None:
         return 3
@@ -364,7 +344,7 @@ def test_environment_create(run_cli: RunCli, fuzz_home: FuzzHome, target: Target
     args = args_for("create", {"--session-id": typed, "--timeout": timeout}, junk)
     outcome = run_cli(execution_environment, ERRORS, args + (["--no-wait"] if no_wait else []),
                       "execution-environment")
-    if junk or (timeout is not None and click_int(timeout, 1, 3600) is None):
+    if junk or (timeout is not None and not accepts_int(timeout, 1, 3600)):
         expected = USAGE
     else:
         # --no-wait has no worker to leave the job with in the embedded mode (exit 1).
@@ -466,7 +446,7 @@ def test_cleanup_sweep(run_cli: RunCli, dry_run: bool, timeout: str | None, junk
     before = exam_rows()
     args = args_for("sweep", {"--timeout": timeout}, junk) + (["--dry-run"] if dry_run else [])
     outcome = run_cli(cleanup_ttl, ERRORS, args, "cleanup-ttl")
-    usage = bool(junk) or (timeout is not None and click_positive_float(timeout) is None)
+    usage = bool(junk) or (timeout is not None and not accepts_seconds(timeout))
     # A valid but tiny --timeout may end the wait before the sweep job answers (exit 1).
     data = check_format(outcome, {USAGE} if usage else {0} if dry_run else {0, 1})
     assert exam_rows() == before
