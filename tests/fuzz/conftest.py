@@ -9,6 +9,7 @@
   error_format, args)` -> Outcome(exit_code, stdout, stderr); it fails the test when the
   command recorded a crash (an unexpected exception) or let a traceback out.
   `standard_error(outcome)` checks the standard error object on stderr.
+- `accepts_int`, `accepts_seconds`: oracles for numeric options, written apart from cli/.
 - `db_rows` and `tree` snapshots, to check that bad input changed nothing it may not.
 """
 

@@ -17,10 +17,30 @@ from typing import TypeVar
 from hypothesis import strategies as st
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
     """None (the option left out) or a value."""
     return st.one_of(st.none(), strategy)
+
+
+def one_in_four(usual: st.SearchStrategy[T], rare: st.SearchStrategy[U]
+                ) -> st.SearchStrategy[T | U]:
+    """`rare` about one time in four. (st.one_of(a, a, a, b) would not do: hypothesis
+    merges equal branches and avoids repeating an example, so a branch with few values
+    soon stops being drawn.)"""
+    return st.integers(0, 3).flatmap(lambda pick: rare if pick == 3 else usual)
+
+
+def maybe_missing(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
+    """A required option: usually given, sometimes left out (None)."""
+    return one_in_four(strategy, st.none())
+
+
+def mostly(good: st.SearchStrategy[T], bad: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
+    """Usually a good value, sometimes a bad one: with several options a command line has
+    one bad value more often than many, so every later check gets its share of examples."""
+    return one_in_four(good, bad)
 
 
 # ---- text --------------------------------------------------------------------------------
@@ -69,7 +89,7 @@ def unknown_flags() -> st.SearchStrategy[str]:
 def junk_flags() -> st.SearchStrategy[list[str]]:
     """Usually nothing, sometimes one unknown flag to append to a command line (so most
     examples test the values, not the flag)."""
-    return st.one_of(st.just([]), st.just([]), st.just([]), unknown_flags().map(lambda f: [f]))
+    return one_in_four(st.just([]), unknown_flags().map(lambda flag: [flag]))
 
 
 # ---- numbers -----------------------------------------------------------------------------
@@ -77,6 +97,11 @@ def junk_flags() -> st.SearchStrategy[list[str]]:
 NASTY_NUMBERS = ("0", "-1", "-0", "1e309", "-1e309", "nan", "NaN", "inf", "-inf", "1e-300",
                  str(10**30), str(-(10**30)), str(2**63), str(2**64), "0x10", "1_000",
                  " 5 ", "٣", "", "1.5", "five", "1e3")
+
+
+def int_text(low: int, high: int) -> st.SearchStrategy[str]:
+    """A valid integer option value."""
+    return st.integers(low, high).map(str)
 
 
 def number_text() -> st.SearchStrategy[str]:

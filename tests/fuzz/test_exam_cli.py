@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 import pytest
-from hypothesis import given
+from hypothesis import event, given
 from hypothesis import strategies as st
 
 from cli.exam.access import environment_access
@@ -51,11 +51,15 @@ from tests.fuzz.conftest import (
 from tests.fuzz.strategies import (
     hostile_text,
     id_arguments,
+    int_text,
     json_texts,
     json_values,
     junk_flags,
+    maybe_missing,
+    mostly,
     number_text,
     optional,
+    rfc4122_uuids,
     setting_values,
     unknown_flags,
 )
@@ -110,6 +114,7 @@ def storable(text: str | None) -> bool:
 def check_format(outcome: Outcome, exits: set[int]) -> dict[str, Any]:
     """The contract's shape: JSON on stdout and nothing else on success; the standard
     error object on stderr and nothing on stdout otherwise. Returns the parsed JSON."""
+    event(f"exit {outcome.exit_code}")  # --hypothesis-show-statistics: what was reached
     assert outcome.exit_code in exits, outcome
     if outcome.exit_code == 0:
         assert outcome.stderr == "", outcome
@@ -190,8 +195,9 @@ def expect_id(value: str | None) -> int | None:
 
 # ---- session-identity --------------------------------------------------------------------
 
-@fuzz_settings(150)
-@given(user=optional(id_arguments()), session=optional(id_arguments()),
+@fuzz_settings(400)
+@given(user=maybe_missing(mostly(rfc4122_uuids(), id_arguments())),
+       session=maybe_missing(mostly(rfc4122_uuids(), id_arguments())),
        environment=optional(id_arguments()), junk=junk_flags(), equals=st.booleans())
 def test_identity_validate(run_cli: RunCli, user: str | None, session: str | None,
                            environment: str | None, junk: list[str], equals: bool) -> None:
@@ -213,10 +219,11 @@ def test_identity_validate(run_cli: RunCli, user: str | None, session: str | Non
 
 # ---- session-lifecycle -------------------------------------------------------------------
 
-@fuzz_settings(80)
-@given(user=optional(st.one_of(st.just("owner"), st.just("fresh"), id_arguments())),
-       target=optional(st.one_of(seeds(), st.just("fresh"), id_arguments())),
-       duration=optional(number_text()), junk=junk_flags())
+@fuzz_settings(200)
+@given(user=maybe_missing(mostly(st.sampled_from(("owner", "fresh")), id_arguments())),
+       target=maybe_missing(mostly(st.one_of(seeds(), st.just("fresh")), id_arguments())),
+       duration=optional(mostly(int_text(1, MAX_DURATION_S), number_text())),
+       junk=junk_flags())
 def test_lifecycle_create(run_cli: RunCli, user: str | None, target: Target,
                           duration: str | None, junk: list[str]) -> None:
     typed, existing, owner = resolve(target)
@@ -258,28 +265,36 @@ def _active_session_of(user_id: str | None) -> str | None:
                 None)
 
 
-@fuzz_settings(120)
-@given(target=optional(st.one_of(seeds(), seeds(), id_arguments())),
-       to=optional(st.one_of(st.sampled_from(ALL_STATES), st.sampled_from(ALL_STATES),
-                             hostile_text())),
-       reason=optional(hostile_text()), junk=junk_flags())
-def test_lifecycle_transition(run_cli: RunCli, target: Target, to: str | None,
-                              reason: str | None, junk: list[str]) -> None:
+def _targets_of(state: str | None) -> st.SearchStrategy[str]:
+    """A --to for a session in `state`: often an edge it has, else any state."""
+    edges = [s.value for s in TRANSITIONS[SessionState(state)]] if state else []
+    anything = st.sampled_from(ALL_STATES)
+    return mostly(st.sampled_from(edges), anything) if edges else anything
+
+
+@fuzz_settings(300)
+@given(target=maybe_missing(mostly(seeds(), id_arguments())),
+       reason=optional(mostly(st.sampled_from(("", " ", "Pod evicted", "é\n¿")), hostile_text())),
+       junk=junk_flags(), data=st.data())
+def test_lifecycle_transition(run_cli: RunCli, target: Target, reason: str | None,
+                              junk: list[str], data: st.DataObject) -> None:
     typed, existing, _owner = resolve(target)
     before = exam_rows()
+    to = data.draw(maybe_missing(mostly(_targets_of(_state_of(before, existing)),
+                                        hostile_text())), label="to")
     outcome = run_cli(session_lifecycle, ERRORS, args_for("transition", {
         "--session-id": typed, "--to": to, "--reason": reason}, junk), "session-lifecycle")
     current = _state_of(before, existing)
     expected = _transition_expectation(typed, to, reason, current, junk)
-    data = check_format(outcome, {expected})
+    answer = check_format(outcome, {expected})
     if expected != 0:
         assert exam_rows() == before
         if expected == 6:
-            assert data["details"]["current_state"] == current
-            assert data["details"]["requested_state"] == to
+            assert answer["details"]["current_state"] == current
+            assert answer["details"]["requested_state"] == to
         return
-    assert data["session_id"] == existing and data["current_state"] == to
-    assert data["previous_state"] == current
+    assert answer["session_id"] == existing and answer["current_state"] == to
+    assert answer["previous_state"] == current
     after = exam_rows()
     changed = [row for row in after["exam_sessions"] if row not in before["exam_sessions"]]
     assert [row["id"] for row in changed] == [existing]
@@ -305,8 +320,8 @@ def _transition_expectation(typed: str | None, to: str | None, reason: str | Non
     return 0 if SessionState(to) in TRANSITIONS[SessionState(current)] else 6
 
 
-@fuzz_settings(60)
-@given(target=optional(st.one_of(seeds(), id_arguments())), junk=junk_flags())
+@fuzz_settings(150)
+@given(target=maybe_missing(mostly(seeds(), id_arguments())), junk=junk_flags())
 def test_lifecycle_status(run_cli: RunCli, target: Target, junk: list[str]) -> None:
     typed, existing, _owner = resolve(target)
     before = exam_rows()
@@ -334,9 +349,10 @@ def _no_environment_started(home: FuzzHome, before: Rows) -> None:
     assert tree(home.conveyor / "exam") == {}
 
 
-@fuzz_settings(60)
-@given(target=optional(st.one_of(seeds(ENDED), id_arguments())),
-       timeout=optional(number_text()), no_wait=st.booleans(), junk=junk_flags())
+@fuzz_settings(150)
+@given(target=maybe_missing(mostly(st.one_of(seeds(ENDED), rfc4122_uuids()), id_arguments())),
+       timeout=optional(mostly(int_text(1, 3600), number_text())),
+       no_wait=st.sampled_from((False, False, False, True)), junk=junk_flags())
 def test_environment_create(run_cli: RunCli, fuzz_home: FuzzHome, target: Target,
                             timeout: str | None, no_wait: bool, junk: list[str]) -> None:
     typed, existing, _owner = resolve(target)
@@ -353,9 +369,10 @@ def test_environment_create(run_cli: RunCli, fuzz_home: FuzzHome, target: Target
     _no_environment_started(fuzz_home, before)
 
 
-@fuzz_settings(40)
+@fuzz_settings(120)
 @given(command=st.sampled_from(("status", "destroy")),
-       target=optional(st.one_of(seeds(), id_arguments())), junk=junk_flags())
+       target=maybe_missing(mostly(st.one_of(seeds(), rfc4122_uuids()), id_arguments())),
+       junk=junk_flags())
 def test_environment_status_and_destroy(run_cli: RunCli, fuzz_home: FuzzHome, command: str,
                                         target: Target, junk: list[str]) -> None:
     typed, existing, _owner = resolve(target)
@@ -371,9 +388,9 @@ def test_environment_status_and_destroy(run_cli: RunCli, fuzz_home: FuzzHome, co
 
 # ---- environment-access ------------------------------------------------------------------
 
-@fuzz_settings(80)
-@given(target=optional(st.one_of(seeds(), id_arguments())),
-       user=optional(st.one_of(st.just("owner"), id_arguments())), junk=junk_flags())
+@fuzz_settings(200)
+@given(target=maybe_missing(mostly(seeds(), id_arguments())),
+       user=maybe_missing(mostly(st.just("owner"), id_arguments())), junk=junk_flags())
 def test_access_authorize(run_cli: RunCli, target: Target, user: str | None,
                           junk: list[str]) -> None:
     typed, _existing, owner = resolve(target)
@@ -402,8 +419,8 @@ DISPLAY = {"created": "preparing", "initializing": "preparing", "ready": "prepar
            "running": "in_progress", "terminated": "ended", "failed": "error"}
 
 
-@fuzz_settings(60)
-@given(target=optional(st.one_of(seeds(), id_arguments())), junk=junk_flags())
+@fuzz_settings(150)
+@given(target=maybe_missing(mostly(seeds(), id_arguments())), junk=junk_flags())
 def test_session_status_get(run_cli: RunCli, target: Target, junk: list[str]) -> None:
     typed, existing, _owner = resolve(target)
     before = exam_rows()
@@ -420,8 +437,8 @@ def test_session_status_get(run_cli: RunCli, target: Target, junk: list[str]) ->
         assert set(data) == {"session_id", "display_state", "message", "updated_at"} | keys
 
 
-@fuzz_settings(60)
-@given(target=optional(st.one_of(seeds(), id_arguments())), junk=junk_flags())
+@fuzz_settings(150)
+@given(target=maybe_missing(mostly(seeds(), id_arguments())), junk=junk_flags())
 def test_cleanup_check(run_cli: RunCli, target: Target, junk: list[str]) -> None:
     typed, existing, _owner = resolve(target)
     before = exam_rows()
@@ -436,9 +453,10 @@ def test_cleanup_check(run_cli: RunCli, target: Target, junk: list[str]) -> None
         assert 0 <= data["ttl_remaining_seconds"] <= 2 * 7200
 
 
-@fuzz_settings(30)
-@given(dry_run=st.booleans(), timeout=optional(number_text()), junk=junk_flags(),
-       seed=optional(seeds()))
+@fuzz_settings(80)
+@given(dry_run=st.booleans(),
+       timeout=optional(mostly(st.sampled_from(("30", "0.5", "300")), number_text())),
+       junk=junk_flags(), seed=optional(seeds()))
 def test_cleanup_sweep(run_cli: RunCli, dry_run: bool, timeout: str | None, junk: list[str],
                        seed: Seed | None) -> None:
     if seed is not None:
@@ -480,12 +498,12 @@ def contexts() -> st.SearchStrategy[str]:
     shaped = st.fixed_dictionaries(
         {}, optional={"reason": st.one_of(reasons, json_values()),
                       "message": json_values(), "error": json_values(), "details": json_values()})
-    return st.one_of(json_texts(), shaped.map(lambda v: json.dumps(v, ensure_ascii=False)))
+    return mostly(shaped.map(lambda v: json.dumps(v, ensure_ascii=False)), json_texts())
 
 
-@fuzz_settings(200)
-@given(failure_type=optional(st.one_of(st.sampled_from(FAILURE_TYPES), hostile_text())),
-       context=optional(contexts()), junk=junk_flags())
+@fuzz_settings(500)
+@given(failure_type=maybe_missing(mostly(st.sampled_from(FAILURE_TYPES), hostile_text())),
+       context=maybe_missing(contexts()), junk=junk_flags())
 def test_failure_classify(run_cli: RunCli, failure_type: str | None, context: str | None,
                           junk: list[str]) -> None:
     outcome = run_cli(failure_classification, ERRORS, args_for(
@@ -523,7 +541,7 @@ SCRIPT_EXITS = {
 }
 
 
-@fuzz_settings(150)
+@fuzz_settings(400)
 @given(script=st.sampled_from(sorted(SCRIPTS)), data=st.data())
 def test_any_arguments(run_cli: RunCli, fuzz_home: FuzzHome, script: str,
                        data: st.DataObject) -> None:
@@ -548,7 +566,7 @@ EXAM_SETTINGS = ("CONVEYOR_EXAM_NAMESPACE", "CONVEYOR_EXAM_DEFAULT_DURATION_S",
 
 
 @pytest.mark.parametrize("name", EXAM_SETTINGS)
-@fuzz_settings(15)
+@fuzz_settings(30)
 @given(value=setting_values())
 def test_bad_settings(run_cli: RunCli, monkeypatch: pytest.MonkeyPatch, name: str,
                       value: str) -> None:
