@@ -8,6 +8,7 @@ commands (check, jobs prune/reconcile) run real jobs on the embedded worker.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -237,8 +238,17 @@ def test_jobs_show_and_wait(guarded: RunCli, command: str, target: str,
         assert outcome.json_out()["id"] == job_id
 
 
-def _unfinished(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [row for row in rows if row["status"] not in ("succeeded", "failed")]
+def _unfinished(rows: list[dict[str, Any]]) -> set[str]:
+    return {row["id"] for row in rows if row["status"] not in ("succeeded", "failed")}
+
+
+def _settled_job_rows(timeout_s: float = 30.0) -> list[dict[str, Any]]:
+    """The job rows once no job runs: a job an earlier example stopped waiting for (a tiny
+    --timeout) finishes on the embedded worker, and must not change a later snapshot."""
+    deadline = time.monotonic() + timeout_s
+    while _unfinished(rows := job_rows()) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return rows
 
 
 @fuzz_settings(80)
@@ -249,7 +259,7 @@ def _unfinished(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def test_jobs_prune_and_reconcile(guarded: RunCli, command: str, age: str | None,
                                   timeout: str | None, wait: bool, junk: list[str]) -> None:
     seed_jobs()
-    before = job_rows()
+    before = _settled_job_rows()
     age_flag = "--older-than-days" if command == "prune" else "--older-than-s"
     flags = [] if command == "reconcile" or wait else ["--no-wait"]
     args = ["jobs", command, *options({age_flag: age, "--timeout": timeout}), *flags, *junk]
@@ -262,8 +272,10 @@ def test_jobs_prune_and_reconcile(guarded: RunCli, command: str, age: str | None
     outcome = run(guarded, args)
     answer = check_outcome(outcome, {2} if usage else {0, 3})
     after = job_rows()
-    assert _unfinished(before) == [row for row in _unfinished(after)
-                                   if row["id"] in {r["id"] for r in before}]
+    deleted = [row for row in before if row["id"] not in {r["id"] for r in after}]
+    assert not _unfinished(deleted), deleted  # only finished jobs are ever pruned
+    if command == "reconcile" or usage or age is None or int(age) > 0:
+        assert not deleted, deleted  # every row here is less than a day old
     if usage:
         assert after == before
     elif outcome.exit_code == 3:
