@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from cli.contract import StandardErrorFormat, run_cli
-from cli.job_options import timeout_option
+from cli.job_options import Seconds, timeout_option
 from cli.output import emit_json
 from domain.errors import ContractError
 
@@ -26,6 +26,8 @@ ERRORS = StandardErrorFormat(usage_code="INVALID_ARGUMENTS", usage_exit=EXIT_USA
                              internal_code="INTERNAL_ERROR", internal_exit=EXIT_FAILED)
 
 JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed")
+# A century: longer than any retention, and a cutoff date that datetime can still hold.
+MAX_PRUNE_DAYS = 36_500
 
 
 def _settings() -> Any:
@@ -87,7 +89,8 @@ def check_command(queues: tuple[str, ...], timeout_s: float) -> int:
     if unknown:
         raise click.BadParameter(f"unknown queue {', '.join(unknown)}; queues: "
                                  f"{', '.join(QUEUES)}", param_hint="--queue")
-    report = run_check(list(queues) or list(QUEUES), timeout_s=timeout_s)
+    # A queue named twice is probed once: the report has one entry per queue.
+    report = run_check(list(dict.fromkeys(queues)) or list(QUEUES), timeout_s=timeout_s)
     emit_json(report, pretty=True)
     return 0 if report["ok"] else EXIT_FAILED
 
@@ -152,7 +155,7 @@ def jobs_wait_command(job_id: str, timeout_s: float | None) -> int:
 
 
 @jobs_group.command("prune")
-@click.option("--older-than-days", type=click.IntRange(min=0), default=None,
+@click.option("--older-than-days", type=click.IntRange(0, MAX_PRUNE_DAYS), default=None,
               help="Default: CONVEYOR_JOB_RETENTION_DAYS (30).")
 @click.option("--wait/--no-wait", "wait", default=True, show_default=True)
 @timeout_option(60.0)
@@ -166,7 +169,7 @@ def jobs_prune_command(older_than_days: int | None, wait: bool, timeout_s: float
 
 
 @jobs_group.command("reconcile")
-@click.option("--older-than-s", type=click.FloatRange(min=0.0), default=None,
+@click.option("--older-than-s", type=Seconds(), default=None,
               help="Only jobs idle this long (default: CONVEYOR_RECONCILE_AFTER_S, 120).")
 @timeout_option(120.0)
 def jobs_reconcile_command(older_than_s: float | None, timeout_s: float) -> None:

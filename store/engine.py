@@ -6,12 +6,16 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.orm import Session, sessionmaker
 
+from config.env import ConfigError
+from config.redact import redact_url
 from config.settings import get_settings
 from store.schema_stamp import sqlite_is_current
 from store.urls import is_sqlite, normalize_url, sqlite_path
@@ -57,12 +61,30 @@ def raw_engine(url: str) -> Engine:
 def _create_engine(url: str) -> Engine:
     path = sqlite_path(url)
     if path is not None:
+        _ensure_folder(path)
+    elif is_sqlite(url):
+        # Each connection would get its own empty database, unmigrated and unseen by workers.
+        raise ConfigError(f"CONVEYOR_DATABASE_URL is an in-memory SQLite database "
+                          f"({redact_url(url)}): give a file, sqlite:///path/conveyor.db")
+    try:
+        if is_sqlite(url):
+            engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            _configure_sqlite(engine)
+            return engine
+        return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise ConfigError(f"CONVEYOR_DATABASE_URL is not a database URL Conveyor can use "
+                          f"({redact_url(url)}): {exc}") from None
+
+
+def _ensure_folder(path: Path) -> None:
+    """The SQLite file's folder, or a clear settings error (a state folder that is a file,
+    or not writable) instead of an OSError from deep inside a command."""
+    try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    if is_sqlite(url):
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+    except OSError as exc:
+        raise ConfigError(f"cannot create the database folder {path.parent} ({exc.strerror}): "
+                          f"check CONVEYOR_HOME or CONVEYOR_DATABASE_URL") from None
 
 
 def database_url() -> str:
@@ -77,13 +99,32 @@ def get_engine(url: str | None = None) -> Engine:
     url = normalize_url(url or database_url())
     if url not in _MIGRATED:
         path = sqlite_path(url)
+        if path is not None:
+            _ensure_folder(path)
         # The stamp check is cheap; Alembic (store.migrate) costs ~0.1 s just to import.
         if path is not None and not sqlite_is_current(path):
             from store.migrate import ensure_sqlite_schema
 
             ensure_sqlite_schema(url)
+        if path is None and not _has_schema(raw_engine(url)):
+            return raw_engine(url)  # unreachable for now: ask again next time
         _MIGRATED.add(url)
     return raw_engine(url)
+
+
+def _has_schema(engine: Engine) -> bool:
+    """Whether a server database has been migrated (`conveyor db upgrade`); a settings
+    error if not, rather than "relation jobs does not exist" from the first query.
+    False when the server cannot be asked now: the caller's own query will say why."""
+    try:
+        with engine.connect() as conn:
+            present = engine.dialect.has_table(conn, "alembic_version")
+    except DBAPIError:
+        return False
+    if not present:
+        raise ConfigError(f"the database {redact_url(engine.url.render_as_string())} has no "
+                          f"Conveyor schema: run `conveyor db upgrade` (CONVEYOR_DATABASE_URL)")
+    return True
 
 
 def dispose_engines() -> None:

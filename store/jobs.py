@@ -12,6 +12,7 @@ from domain.errors import ContractError, JobSystemError
 from store.engine import get_engine
 from store.job_schema import TERMINAL_STATUSES
 from store.models.jobs import Job
+from store.text import storable
 
 _jobs = cast(Table, Job.__table__)
 
@@ -25,6 +26,8 @@ def _as_dict(row: Any) -> dict[str, Any]:
 
 
 def get_job(job_id: str, *, url: str | None = None) -> dict[str, Any] | None:
+    if not storable(job_id):
+        return None
     with get_engine(url).connect() as conn:
         row = conn.execute(select(_jobs).where(_jobs.c.id == job_id)).first()
     return _as_dict(row) if row is not None else None
@@ -32,6 +35,8 @@ def get_job(job_id: str, *, url: str | None = None) -> dict[str, Any] | None:
 
 def list_jobs(*, status: str | None = None, kind: str | None = None, limit: int = 50,
               url: str | None = None) -> list[dict[str, Any]]:
+    if kind is not None and not storable(kind):
+        return []
     query = select(_jobs).order_by(_jobs.c.created_at.desc(), _jobs.c.id).limit(limit)
     if status is not None:
         query = query.where(_jobs.c.status == status)

@@ -35,6 +35,16 @@ def user_id_option(func: F) -> F:
                         help="User identifier (UUID).")(func)
 
 
+def storable_text(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback for free text that is stored (a reason): text a database cannot
+    hold (NUL, bytes that are not UTF-8) is an argument error (exit 2), not a crash."""
+    from store.text import storable
+
+    if value is not None and not storable(value):
+        raise click.BadParameter("must be UTF-8 text without NUL characters", param=param)
+    return value
+
+
 def parse_sid(value: str) -> str:
     """The flag's value in canonical form, or INVALID_IDENTITY (exit 3)."""
     from domain.exam.identity import parse_session_id

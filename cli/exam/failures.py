@@ -19,11 +19,26 @@ def _context(_ctx: click.Context, _param: click.Parameter, value: str) -> dict[s
         raise click.BadParameter(f"at most {MAX_CONTEXT_CHARS} characters")
     try:
         parsed = json.loads(value)
+    except RecursionError:  # within the size limit, "[[[[..." is deep enough for this
+        raise click.BadParameter("not valid JSON: nested too deeply") from None
     except ValueError as exc:
         raise click.BadParameter(f"not valid JSON: {exc}") from None
     if not isinstance(parsed, dict):
         raise click.BadParameter("must be a JSON object")
+    if not _is_unicode(parsed):
+        raise click.BadParameter("must be Unicode text: it has lone surrogates (bytes that "
+                                 "are not UTF-8, or \\ud800-\\udfff escapes)")
     return parsed
+
+
+def _is_unicode(parsed: dict[str, Any]) -> bool:
+    """Whether every string in it can be written out as UTF-8: the reason and message
+    reappear in technical_details, and stdout carries UTF-8 JSON."""
+    try:
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @click.group(context_settings=CONTEXT)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from cli.contract import run_cli
-from cli.exam.common import CONTEXT, ERRORS, output, parse_sid, session_id_option
+from cli.exam.common import (
+    CONTEXT,
+    ERRORS,
+    output,
+    parse_sid,
+    session_id_option,
+    storable_text,
+)
 from domain.exam.states import ALL_STATES
 
 MAX_DURATION_S = 7 * 24 * 3600
@@ -29,15 +36,27 @@ def create_command(user_id: str, session_id: str, duration_seconds: int | None) 
 
     uid = parse_session_id(user_id, "user_id")
     sid = parse_session_id(session_id, "session_id")
-    duration = duration_seconds or get_exam_settings().default_duration_s
+    duration = duration_seconds or _default_duration_s(get_exam_settings().default_duration_s)
     output(create_session(uid, sid, duration))
+
+
+def _default_duration_s(value: int) -> int:
+    """The setting, held to the bound --duration-seconds has (a huge one overflows the
+    session's deadlines and the database's integers)."""
+    from config.env import ConfigError
+
+    if value > MAX_DURATION_S:
+        raise ConfigError(f"CONVEYOR_EXAM_DEFAULT_DURATION_S must be at most {MAX_DURATION_S}, "
+                          f"got {value}")
+    return value
 
 
 @session_lifecycle.command("transition")
 @session_id_option
 @click.option("--to", "to_state", required=True, type=click.Choice(ALL_STATES),
               help="Target state.")
-@click.option("--reason", default=None, help="Reason for the transition (required for 'failed').")
+@click.option("--reason", default=None, callback=storable_text,
+              help="Reason for the transition (required for 'failed').")
 def transition_command(session_id: str, to_state: str, reason: str | None) -> None:
     """Transition a session to a new lifecycle state."""
     from domain.exam.sessions import transition
@@ -46,7 +65,8 @@ def transition_command(session_id: str, to_state: str, reason: str | None) -> No
     if to_state == SessionState.FAILED and not (reason and reason.strip()):
         raise click.UsageError("--reason is required when transitioning to 'failed'")
     sid = parse_sid(session_id)
-    output(transition(sid, SessionState(to_state), reason.strip() if reason else None))
+    # A blank reason is no reason (as for 'failed', above): stored as null, not "".
+    output(transition(sid, SessionState(to_state), (reason or "").strip() or None))
 
 
 @session_lifecycle.command("status")

@@ -39,8 +39,10 @@ def _decide(session: ExamSession | None, env_status: str | None, user_id: str) -
 
 def _loggable(value: str) -> str:
     """A given id as the access log can store it: an argument that is not valid UTF-8
-    (surrogate escapes) must be logged and denied like any other, not crash the decision."""
-    return value.encode("utf-8", "backslashreplace").decode("utf-8")[:MAX_LOGGED_ID]
+    (surrogate escapes) or holds NUL (PostgreSQL text cannot) must be logged and denied
+    like any other, not crash the decision."""
+    text = value.encode("utf-8", "backslashreplace").decode("utf-8").replace("\x00", "\\x00")
+    return text[:MAX_LOGGED_ID]
 
 
 def authorize(session_id: str, user_id: str, *, now: datetime | None = None,

@@ -48,3 +48,19 @@ def test_a_bad_setting_is_a_clear_error(conveyor_home: Path) -> None:
     result = run_cli("conveyor", "check", env=env)
     assert result.returncode == 2
     assert "CONVEYOR_VISIBILITY_TIMEOUT_S" in json_err(result)["message"]
+
+
+def test_absurd_ages_are_argument_errors(conveyor_home: Path) -> None:
+    # Found by tests/fuzz: these reached the job, which crashed on date arithmetic.
+    for args in (["jobs", "prune", "--older-than-days", "1000000000"],
+                 ["jobs", "reconcile", "--older-than-s", "1e300"],
+                 ["jobs", "reconcile", "--older-than-s", "nan"]):
+        result = run_cli("conveyor", *args)
+        assert result.returncode == 2, result.stderr
+        assert json_err(result)["code"] == "INVALID_ARGUMENTS"
+
+
+def test_a_queue_named_twice_is_probed_once(conveyor_home: Path) -> None:
+    result = run_cli("conveyor", "check", "--queue", "default", "--queue", "default")
+    assert result.returncode == 0, result.stderr
+    assert [q["name"] for q in json_out(result)["queues"]] == ["default"]

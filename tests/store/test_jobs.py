@@ -94,3 +94,13 @@ def test_progress_is_visible(db_url: str) -> None:
     job_writes.set_progress("g1", "matrix C (3/13)", url=db_url)
     row = jobs.get_job("g1", url=db_url)
     assert row is not None and row["progress"] == "matrix C (3/13)"
+
+
+def test_text_no_row_can_hold_finds_nothing(db_url: str) -> None:
+    # Found by tests/fuzz: `conveyor jobs show $'\xff'` crashed in the SQLite driver (a lone
+    # surrogate cannot be encoded); PostgreSQL refuses NUL in text.
+    record_queued(db_url, QueuedJob(id="j-text", kind="tasks.x.y", queue="default", args={}))
+    for value in ("j-text\udcff", "j-text\x00"):
+        assert jobs.get_job(value, url=db_url) is None
+        assert jobs.list_jobs(kind=value, url=db_url) == []
+    assert [row["id"] for row in jobs.list_jobs(kind="tasks.x.y", url=db_url)] == ["j-text"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.cli.exam.conftest import SESSION, USER, Run
-from tests.support.cli import json_err
+from tests.support.cli import json_err, json_out
 
 ALL = ["session-identity", "session-lifecycle", "execution-environment", "environment-access",
        "session-status", "failure-classification", "cleanup-ttl"]
@@ -34,6 +34,12 @@ def test_an_unknown_flag_or_command_exits_2(exam: Run, script: str) -> None:
     ["failure-classification", "classify", "--type", "init", "--context", "{not json"],
     ["failure-classification", "classify", "--type", "init", "--context", "[1, 2]"],
     ["failure-classification", "classify", "--type", "init"],
+    # Found by tests/fuzz: each of these crashed or was accepted.
+    ["failure-classification", "classify", "--type", "init", "--context", "[" * 5000 + "]" * 5000],
+    ["failure-classification", "classify", "--type", "init", "--context", '{"reason": "\\udcff"}'],
+    ["session-lifecycle", "transition", "--session-id", SESSION, "--to", "ready",
+     "--reason", "bad \udcff byte"],
+    ["cleanup-ttl", "sweep", "--timeout", "nan"],
 ])
 def test_argument_errors_exit_2(exam: Run, args: list[str]) -> None:
     result = exam(*args)
@@ -87,8 +93,23 @@ def json_err_text(text: str) -> object:
     return json.loads(text)
 
 
-def test_a_bad_setting_is_an_argument_error(exam: Run) -> None:
+@pytest.mark.parametrize(("name", "value"), [
+    ("CONVEYOR_EXAM_NAMESPACE", "../escape"),
+    # Found by tests/fuzz: a huge default duration overflowed the session's deadlines.
+    ("CONVEYOR_EXAM_DEFAULT_DURATION_S", str(10**30)),
+])
+def test_a_bad_setting_is_an_argument_error(exam: Run, name: str, value: str) -> None:
     result = exam("session-lifecycle", "create", "--user-id", USER, "--session-id", SESSION,
-                  CONVEYOR_EXAM_NAMESPACE="../escape")
+                  **{name: value})
     assert result.returncode == 2
-    assert "CONVEYOR_EXAM_NAMESPACE" in json_err(result)["message"]
+    assert name in json_err(result)["message"]
+
+
+def test_a_blank_reason_is_no_reason(exam: Run) -> None:
+    # Found by tests/fuzz: --reason " " was stored and shown as "" instead of null.
+    exam("session-lifecycle", "create", "--user-id", USER, "--session-id", SESSION)
+    moved = exam("session-lifecycle", "transition", "--session-id", SESSION,
+                 "--to", "initializing", "--reason", "  ")
+    assert moved.returncode == 0, moved.stderr
+    status = exam("session-lifecycle", "status", "--session-id", SESSION)
+    assert json_out(status)["reason"] is None

@@ -62,3 +62,12 @@ def test_every_denial_is_the_same(exam_db: str, make_session: Callable[..., str]
         ("ACCESS_DENIED", "Access denied", "{}", 5)}
     assert [(decision, why) for _sid, decision, why in _log(exam_db)] == [
         ("denied", reason) for reason in cases]
+
+
+def test_ids_a_database_cannot_hold_are_logged_escaped(exam_db: str) -> None:
+    # Found by tests/fuzz: NUL (PostgreSQL text refuses it) and bytes that are not UTF-8
+    # (SQLite cannot encode them) must be denied and logged, not crash the decision.
+    for given in ("6ba7b810\x00", "6ba7b810\udcff"):
+        assert _denial(given, USER).code == "ACCESS_DENIED"
+    assert [sid for sid, _decision, _why in _log(exam_db)] == ["6ba7b810\\x00",
+                                                                 "6ba7b810\\udcff"]
