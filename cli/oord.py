@@ -17,6 +17,7 @@ from typing import Any
 import click
 
 from cli.contract import run_cli
+from cli.job_options import Seconds
 from cli.output import emit_json
 from cli.paths import SafePath
 from domain.errors import ContractError, JobSystemError
@@ -248,7 +249,7 @@ def agent_config_command() -> None:
 @agent_group.command("scan")
 @click.option("--role", type=click.Choice(["sender", "receiver", "both"]), default="both",
               show_default=True)
-@click.option("--timeout", "timeout_s", type=click.FloatRange(min=0, min_open=True),
+@click.option("--timeout", "timeout_s", type=Seconds(min_open=True),
               default=60.0, show_default=True)
 def agent_scan_command(role: str, timeout_s: float) -> None:
     """Run the scans now (beat runs them every few seconds anyway); print what they did."""

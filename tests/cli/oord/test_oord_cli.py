@@ -90,6 +90,13 @@ def test_verify_usage_errors_exit_2(oord: Oord, sealed_bundle: Path) -> None:
         assert error_of(result)["code"] == "USAGE_ERROR"
 
 
+def test_agent_scan_refuses_a_timeout_that_is_not_a_finite_number(oord: Oord) -> None:
+    for value in ("nan", "inf", "1e309", "0", "-1"):
+        result = oord("agent", "scan", "--timeout", value)
+        assert result.returncode == 2, value
+        assert error_of(result)["code"] == "USAGE_ERROR"
+
+
 # ---- seal failures: exactly exit 2 ------------------------------------------------------
 
 def test_every_seal_failure_exits_2_with_a_json_error(oord: Oord, tmp_path: Path) -> None:
