@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import uuid
@@ -174,4 +175,22 @@ def celery_client(job_env: dict[str, str]) -> Iterator[Any]:
     yield JobClient(app)
     # Results unsubscribe when collected: let that happen while Redis is still up.
     gc.collect()
+    _forget_subscriptions(app)
     app.close()
+
+
+def _forget_subscriptions(app: Any) -> None:
+    """Close the result subscriptions of jobs that never finished, while Redis is up.
+
+    Celery keeps such results pending, and each one's __del__ unsubscribes over the
+    network whenever the garbage collector gets to it, which may be long after this
+    test's Redis is gone (then it fails noisily, and once, inside a compile() of
+    pytest's assertion rewriter, it broke CPython 3.11's AST recursion counter). With
+    nothing subscribed, __del__ has nothing to send.
+    """
+    consumer = getattr(app.backend, "result_consumer", None)
+    if consumer is None or not hasattr(consumer, "subscribed_to"):
+        return
+    with contextlib.suppress(Exception):
+        consumer.stop()
+    consumer.subscribed_to.clear()
