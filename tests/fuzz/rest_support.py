@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
 from cli.contract import ErrorFormat, invoke
@@ -33,14 +32,6 @@ from config.settings import reset_settings
 
 # record_crash() logs this line (with the traceback) to $CONVEYOR_HOME/logs/cli.log.
 CRASH_MARK = "unexpected error in"
-
-
-def fuzz_settings(max_examples: int) -> settings:
-    """Bounded and deterministic: the same examples on every run, nothing remembered."""
-    return settings(max_examples=max_examples, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                           HealthCheck.too_slow,
-                                           HealthCheck.filter_too_much])
 
 
 # ---- running a console script in this process ---------------------------------------------

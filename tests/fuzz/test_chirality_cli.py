@@ -19,11 +19,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cli.chirality as chirality_cli
+from tests.fuzz.conftest import fuzz_settings
 from tests.fuzz.rest_support import (
     FILE_KINDS,
     Result,
     command_line,
-    fuzz_settings,
     hostile_text,
     huge_or_bad_int,
     invoke_script,

@@ -22,12 +22,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import cli.oord as oord_cli
+from tests.fuzz.conftest import fuzz_settings
 from tests.fuzz.rest_support import (
     FILE_KINDS,
     Result,
     changes,
     command_line,
-    fuzz_settings,
     hostile_text,
     huge_or_bad_int,
     invoke_script,

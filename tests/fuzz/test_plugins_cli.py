@@ -26,11 +26,11 @@ from hypothesis import strategies as st
 from cli.plugin_schema import check
 from cli.plugins import ALIASES, invoke_plugins
 from domain.marketplace.errors import CODES
+from tests.fuzz.conftest import fuzz_settings
 from tests.fuzz.rest_support import (
     FILE_KINDS,
     Result,
     command_line,
-    fuzz_settings,
     hostile_text,
     json_bytes,
     make_hostile_file,

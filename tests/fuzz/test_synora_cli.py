@@ -25,11 +25,11 @@ from hypothesis import strategies as st
 
 from cli.synora import synora as synora_command
 from cli.synora_output import SynoraErrorFormat, wants_json
+from tests.fuzz.conftest import fuzz_settings
 from tests.fuzz.rest_support import (
     FILE_KINDS,
     Result,
     command_line,
-    fuzz_settings,
     hostile_text,
     invoke_script,
     make_hostile_file,
