@@ -146,11 +146,28 @@ def invoke(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | None 
     except BrokenPipeError:
         return 1  # the reader went away; there is no one left to tell
     except Exception as exc:
-        where = record_crash(prog, exc)
-        logger.debug("unexpected error", exc_info=exc)
-        error = fmt.internal_error(f"unexpected {type(exc).__name__}; details in {where}")
+        error = _database_outage(fmt, exc) or _crash(fmt, prog, exc)
     fmt.render(error)
     return error.exit_code
+
+
+def _database_outage(fmt: ErrorFormat, exc: Exception) -> ContractError | None:
+    """A locked or unreachable database is the system failing to serve, not a bug:
+    every CLI answers it in its contract's format for that (the driver's text, which may
+    name the server, goes to the log only)."""
+    from workers.transient import is_database_outage
+
+    if not is_database_outage(exc):
+        return None
+    logger.warning("the database is unavailable: %s", exc)
+    return fmt.system_error(JobSystemError(
+        "database_unavailable", "the database is locked or cannot be reached; try again shortly"))
+
+
+def _crash(fmt: ErrorFormat, prog: str, exc: Exception) -> ContractError:
+    where = record_crash(prog, exc)
+    logger.debug("unexpected error", exc_info=exc)
+    return fmt.internal_error(f"unexpected {type(exc).__name__}; details in {where}")
 
 
 def run_cli(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | None = None,

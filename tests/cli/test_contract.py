@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import click
@@ -35,6 +36,8 @@ def fail(what: str) -> None:
         raise JobSystemError("no_worker", "no worker is consuming queue 'default'")
     if what == "interrupt":
         raise JobInterrupted("job-123", embedded=False)
+    if what == "database":
+        raise sqlite3.OperationalError("database is locked")
     raise RuntimeError("password=hunter2 leaked into an exception")
 
 
@@ -84,6 +87,16 @@ def test_unexpected_errors_hide_the_traceback(capsys: pytest.CaptureFixture[str]
     crash_log = conveyor_home / "logs" / "cli.log"
     assert "RuntimeError" in crash_log.read_text()
     assert str(crash_log) in error["message"]
+
+
+def test_an_unavailable_database_is_the_system_failing_not_a_crash(
+        capsys: pytest.CaptureFixture[str], conveyor_home: Path) -> None:
+    assert invoke(tool, FMT, ["fail", "database"]) == 1
+    error = _err(capsys)
+    assert error["code"] == "JOB_SYSTEM_UNAVAILABLE"
+    assert error["details"] == {"reason": "database_unavailable"}
+    crash_log = conveyor_home / "logs" / "cli.log"
+    assert "unexpected error" not in (crash_log.read_text() if crash_log.exists() else "")
 
 
 def test_interrupt_names_the_job(capsys: pytest.CaptureFixture[str]) -> None:
