@@ -39,7 +39,14 @@ def test_a_redis_restart_mid_batch_loses_no_job(job_env, start_worker, celery_cl
 
     waiter = threading.Thread(target=wait_all)
     waiter.start()
-    while sum(1 for r in jobs.list_jobs(limit=BATCH) if r["status"] == "succeeded") < 5:
+    # The CLI is waiting (its job runs on the worker) and part of the batch is done; on a
+    # loaded machine the CLI may take a while to start and submit.
+    started = marker / "log"
+    deadline = time.monotonic() + 60
+    while not (started.exists() and "started" in started.read_text()) or sum(
+            1 for r in jobs.list_jobs(limit=BATCH) if r["status"] == "succeeded") < 5:
+        assert time.monotonic() < deadline, "the CLI's job never started"
+        assert cli.poll() is None, cli.communicate()
         time.sleep(0.02)
 
     # When Redis goes away and comes back with its data ...
