@@ -12,7 +12,9 @@ import pytest
 
 from domain.errors import JobSystemError
 from store import jobs
+from tests.conftest import TEST_LEASE_RENEW_S
 from tests.support.cli import json_out, run_cli, start_submit_and_wait
+from workers.consumers import live_consumers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -59,6 +61,13 @@ def test_a_redis_restart_mid_batch_loses_no_job(job_env, start_worker, celery_cl
     out, err = cli.communicate(timeout=120)
     assert cli.returncode == 0, err
     assert json.loads(out)["result"] == {"ok": True}
+    # Workers reconnect with Celery's backoff and then announce themselves again; a new
+    # CLI is due to work once they have (before that it says no worker consumes 'default').
+    client = redis_db.client()
+    deadline = time.monotonic() + 60
+    while not live_consumers(client, "default", lease_renew_s=float(TEST_LEASE_RENEW_S)):
+        assert time.monotonic() < deadline, "the worker never came back"
+        time.sleep(0.1)
     check = run_cli("conveyor", "check", "--queue", "default", "--timeout", "60", env=job_env)
     assert check.returncode == 0, check.stderr
     assert json_out(check)["ok"] is True
