@@ -50,6 +50,12 @@ def _after_fork(**_: Any) -> None:
     reset_drivers()
 
 
+def _guard_broker_loss(**_: Any) -> None:
+    from workers.kombu_guard import guard_restore_on_lost_connection
+
+    guard_restore_on_lost_connection()
+
+
 def install_hooks(app: Celery) -> None:
     # dispatch_uid: several app instances in one process must not record a job twice.
     signals.before_task_publish.connect(record_published_job, weak=False,
@@ -58,6 +64,8 @@ def install_hooks(app: Celery) -> None:
                                   dispatch_uid="conveyor.setup_logging")
     signals.worker_process_init.connect(_after_fork, weak=False,
                                         dispatch_uid="conveyor.after_fork")
+    signals.worker_init.connect(_guard_broker_loss, weak=False,
+                                dispatch_uid="conveyor.guard_broker_loss")
     from workers.lease import LeaseKeeper
 
     app.steps["consumer"].add(LeaseKeeper)

@@ -12,9 +12,7 @@ import pytest
 
 from domain.errors import JobSystemError
 from store import jobs
-from tests.conftest import TEST_LEASE_RENEW_S
 from tests.support.cli import json_out, run_cli, start_submit_and_wait
-from workers.consumers import live_consumers
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -23,7 +21,7 @@ BATCH = 60
 
 def test_a_redis_restart_mid_batch_loses_no_job(job_env, start_worker, celery_client,
                                                 redis_db, tmp_path: Path) -> None:
-    start_worker(["default", "sweeps"], concurrency=4)
+    worker = start_worker(["default", "sweeps"], concurrency=4)
     marker = tmp_path / "marker"
     marker.mkdir()
     cli = start_submit_and_wait("tests.support.tasks.blocking", {"marker_dir": str(marker)},
@@ -61,15 +59,25 @@ def test_a_redis_restart_mid_batch_loses_no_job(job_env, start_worker, celery_cl
     out, err = cli.communicate(timeout=120)
     assert cli.returncode == 0, err
     assert json.loads(out)["result"] == {"ok": True}
-    # Workers reconnect with Celery's backoff and then announce themselves again; a new
-    # CLI is due to work once they have (before that it says no worker consumes 'default').
-    client = redis_db.client()
-    deadline = time.monotonic() + 60
-    while not live_consumers(client, "default", lease_renew_s=float(TEST_LEASE_RENEW_S)):
-        assert time.monotonic() < deadline, "the worker never came back"
-        time.sleep(0.1)
-    check = run_cli("conveyor", "check", "--queue", "default", "--timeout", "60", env=job_env)
-    assert check.returncode == 0, check.stderr
+    # A worker acking a message on the channel the restart broke can die of kombu's
+    # "unrecoverable" AttributeError; deployments restart it (docker-compose
+    # `restart: unless-stopped`), and so does the drill. Its held messages come back
+    # after the visibility timeout.
+    workers_restarted = 0
+    # Workers reconnect with Celery's backoff (2 s, 4 s, ...) and then announce themselves
+    # again; until then a new CLI rightly says no worker consumes 'default'. It must work
+    # once they are back.
+    deadline = time.monotonic() + 90
+    while True:
+        if worker.process is not None and worker.process.poll() is not None:
+            worker = start_worker(["default", "sweeps"], concurrency=4)
+            workers_restarted += 1
+        check = run_cli("conveyor", "check", "--queue", "default", "--timeout", "60",
+                        env=job_env)
+        if check.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert check.returncode == 0, check.stdout + check.stderr
     assert json_out(check)["ok"] is True
 
     failed_clearly = [v for v in outcomes.values() if isinstance(v, JobSystemError)]
@@ -89,4 +97,5 @@ def test_a_redis_restart_mid_batch_loses_no_job(job_env, start_worker, celery_cl
     assert statuses.count("succeeded") == BATCH, statuses
     print(f"redis restart: {BATCH} jobs, {BATCH} succeeded, "
           f"{len(outcomes) - len(failed_clearly)} waits resumed, "
-          f"{len(failed_clearly)} failed clearly, {len(republished)} lost messages republished")
+          f"{len(failed_clearly)} failed clearly, {len(republished)} lost messages republished, "
+          f"{workers_restarted} workers restarted after dying on the lost connection")
