@@ -18,11 +18,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import BenchReport, Figure, interleaved, median
+from bench.common import BenchReport, Figure, interleaved, median, time_once
 
 ROUNDS = 11
 SESSION = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
@@ -64,14 +63,9 @@ def _commands(home: Path) -> list[tuple[str, list[str], float]]:
 
 
 def _timer(argv: list[str], env: dict[str, str], cwd: Path) -> Callable[[], float]:
-    def measure() -> float:
-        started = time.perf_counter()
-        # Exit codes are part of the commands' contracts (an unknown session is 3 or 4);
-        # only the time matters here.
-        subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
-                       stderr=subprocess.DEVNULL, check=False)
-        return time.perf_counter() - started
-    return measure
+    # Exit codes are part of the commands' contracts (an unknown session is 3 or 4);
+    # only the time matters here.
+    return lambda: time_once(argv, env=env, cwd=cwd, check=False)
 
 
 def _imported(argv: list[str], env: dict[str, str], cwd: Path) -> set[str]:

@@ -69,16 +69,19 @@ def machine() -> str:
             f"· {platform.system()} {platform.release()}")
 
 
+def time_once(argv: list[str], *, env: dict[str, str] | None = None,
+              cwd: Path | None = None, check: bool = True) -> float:
+    """Wall-clock seconds of one whole process (check=False: any exit code will do)."""
+    started = time.perf_counter()
+    subprocess.run(argv, env=env, cwd=cwd, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, check=check)
+    return time.perf_counter() - started
+
+
 def time_command(argv: list[str], *, env: dict[str, str] | None = None,
                  runs: int = 11) -> list[float]:
     """Wall-clock seconds of whole processes, one value per run."""
-    times = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       check=True)
-        times.append(time.perf_counter() - started)
-    return times
+    return [time_once(argv, env=env) for _ in range(runs)]
 
 
 def interleaved(runs: int, *measures: Callable[[], float]) -> list[list[float]]:

@@ -146,22 +146,23 @@ def invoke(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | None 
     except BrokenPipeError:
         return 1  # the reader went away; there is no one left to tell
     except Exception as exc:
-        error = _database_outage(fmt, exc) or _crash(fmt, prog, exc)
+        outage = database_outage(exc)
+        error = fmt.system_error(outage) if outage else _crash(fmt, prog, exc)
     fmt.render(error)
     return error.exit_code
 
 
-def _database_outage(fmt: ErrorFormat, exc: Exception) -> ContractError | None:
-    """A locked or unreachable database is the system failing to serve, not a bug:
-    every CLI answers it in its contract's format for that (the driver's text, which may
-    name the server, goes to the log only)."""
+def database_outage(exc: BaseException, *, what: str = "database") -> JobSystemError | None:
+    """A locked or unreachable database as the system failing to serve, not a bug
+    (None when ``exc`` is something else). The driver's text may name the server: the
+    log has it, the message does not."""
     from workers.transient import is_database_outage
 
     if not is_database_outage(exc):
         return None
-    logger.warning("the database is unavailable: %s", exc)
-    return fmt.system_error(JobSystemError(
-        "database_unavailable", "the database is locked or cannot be reached; try again shortly"))
+    logger.warning("the %s is unavailable: %s", what, exc)
+    return JobSystemError("database_unavailable",
+                          f"the {what} is locked or cannot be reached; try again shortly")
 
 
 def _crash(fmt: ErrorFormat, prog: str, exc: Exception) -> ContractError:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from cli.contract import JobInterrupted
+from cli.contract import JobInterrupted, database_outage
 from config.settings import get_settings
 from domain.errors import ContractError, JobSystemError
 from store.job_schema import CORRELATION_HEADER
@@ -156,17 +156,13 @@ def read_job_row(job_id: str) -> tuple[bool, dict[str, Any] | None]:
 def database_reachable() -> Iterator[None]:
     """A locked or unreachable jobs database is the job system failing to serve
     (JobSystemError database_unavailable), not an unexpected error."""
-    from workers.transient import is_database_outage
-
     try:
         yield
     except Exception as exc:
-        if not is_database_outage(exc):
+        outage = database_outage(exc, what="jobs database")
+        if outage is None:
             raise
-        # The driver's text may name the server: the log has it, the message does not.
-        logger.warning("the jobs database is unavailable: %s", exc)
-        raise JobSystemError("database_unavailable", "the jobs database is locked or cannot "
-                             "be reached; try again shortly") from exc
+        raise outage from exc
 
 
 def _finished_in_store(job: SubmittedJob) -> tuple[bool, Any]:
