@@ -170,3 +170,25 @@ def test_a_policy_name_taken_by_another_session_is_refused_and_left_alone(
     assert kube_api.pods() == []  # no pod ever ran without its own policy
     (policy,) = kube_api.policies()
     assert policy["metadata"]["labels"][SESSION_LABEL] == SESSION_B
+
+
+def test_the_destroy_command_with_the_cluster_unreachable(kube_api: KubeApi) -> None:
+    # The case 4, as an operator runs it: the job retries, then answers in
+    # destroy's terms (it used to say ENVIRONMENT_CREATE_FAILED, "Failed to create ...").
+    import os
+
+    from tests.support.cli import json_err, run_cli
+    from workers.ports import free_port
+
+    _ready(kube_api, SESSION_A, USER_A, SHORT)
+    kube_api.kubeconfig.write_text(kube_api.kubeconfig.read_text().replace(
+        kube_api.url, f"http://127.0.0.1:{free_port()}"))
+    result = run_cli("execution-environment", "destroy", "--session-id", SESSION_A,
+                     env={**os.environ, "CONVEYOR_EXAM_API_RETRY_BASE_S": "0.01",
+                          "CONVEYOR_EXAM_API_RETRY_CAP_S": "0.02"})
+    assert result.returncode == 1, result.stderr
+    error = json_err(result)
+    assert (error["error"], error["code"], error["message"]) == (
+        True, "ENVIRONMENT_DESTROY_FAILED", "Failed to destroy execution environment")
+    assert error["details"]["session_id"] == SESSION_A
+    assert error["details"]["reason"].startswith("Kubernetes API unavailable")
