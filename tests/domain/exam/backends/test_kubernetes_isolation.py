@@ -192,3 +192,33 @@ def test_the_destroy_command_with_the_cluster_unreachable(kube_api: KubeApi) -> 
         True, "ENVIRONMENT_DESTROY_FAILED", "Failed to destroy execution environment")
     assert error["details"]["session_id"] == SESSION_A
     assert error["details"]["reason"].startswith("Kubernetes API unavailable")
+
+
+@pytest.mark.parametrize("settings", [{}, {"CONVEYOR_EXAM_READ_ONLY_ROOT": "0",
+                                           "CONVEYOR_EXAM_SCRATCH_SIZE": "none",
+                                           "CONVEYOR_EXAM_SCRATCH_PATH": "/work"}])
+def test_every_configured_pod_stays_restricted_and_valid(
+        monkeypatch: pytest.MonkeyPatch, settings: dict[str, str]) -> None:
+    from config.exam import get_exam_settings
+    from domain.exam.backends.base import EnvironmentSpec
+    from domain.exam.backends.kubernetes_manifests import network_policy_manifest, pod_manifest
+
+    for name, value in settings.items():
+        monkeypatch.setenv(name, value)
+    spec = EnvironmentSpec(session_id=SESSION_A, user_id=USER_A, pod_name=SHORT,
+                           namespace="exam-sessions", settings=get_exam_settings())
+    pod = pod_manifest(spec)
+    assert restricted_violations(pod) == []
+    assert schema_errors(pod) == [] and schema_errors(network_policy_manifest(spec)) == []
+    container = pod["spec"]["containers"][0]
+    assert container["securityContext"]["readOnlyRootFilesystem"] is not bool(settings)
+
+
+def test_the_restricted_checker_can_fail() -> None:
+    bare = {"spec": {"containers": [{"name": "c", "image": "i"}],
+                     "volumes": [{"name": "h", "hostPath": {"path": "/"}}]}}
+    found = restricted_violations(bare)
+    assert "hostPath volume" in found
+    assert {"c: allowPrivilegeEscalation must be false", "c: capabilities must drop ALL",
+            "c: runAsNonRoot must be true",
+            "c: seccompProfile must be RuntimeDefault or Localhost"} <= set(found)
