@@ -17,6 +17,12 @@ from config.env import (
     env_str,
     environ,
 )
+from config.exam_kubernetes import (
+    NetworkRules,
+    PodSecurity,
+    load_network_rules,
+    load_pod_security,
+)
 from config.settings import get_settings
 
 BACKENDS = ("local", "kubernetes")
@@ -62,6 +68,10 @@ class ExamSettings:
     """The local backend's per-session program (a shell-style command line); None = built in."""
     local_env: Mapping[str, str] = field(default_factory=dict)
     """The environment the local program inherits (LOCAL_ENV_ALLOWLIST only)."""
+    pod_security: PodSecurity = field(default_factory=PodSecurity)
+    """The pod's security context (the restricted Pod Security Standard)."""
+    network: NetworkRules = field(default_factory=NetworkRules)
+    """What the per-session NetworkPolicy lets through."""
 
     @property
     def local_namespace_dir(self) -> Path:
@@ -91,6 +101,8 @@ def load_exam_settings() -> ExamSettings:
         local_root=env_path("CONVEYOR_EXAM_LOCAL_ROOT", home / "exam" / "environments"),
         local_command=env_str("CONVEYOR_EXAM_LOCAL_COMMAND"),
         local_env={name: environ()[name] for name in LOCAL_ENV_ALLOWLIST if name in environ()},
+        pod_security=load_pod_security(),
+        network=load_network_rules(),
     )
 
 

@@ -24,7 +24,8 @@ SERVING_STATES = (SessionState.READY.value, SessionState.RUNNING.value)
 MAX_LOGGED_ID = 64
 
 
-def _decide(session: ExamSession | None, env_status: str | None, user_id: str) -> str | None:
+def _decide(session: ExamSession | None, env_status: str | None, user_id: str,
+            now: datetime) -> str | None:
     """None to grant, else the internal reason for the denial."""
     if session is None:
         return "unknown_session"
@@ -32,6 +33,11 @@ def _decide(session: ExamSession | None, env_status: str | None, user_id: str) -
         return "not_owner"
     if session.state not in SERVING_STATES:
         return f"session_{session.state}"
+    # Time is up the moment a deadline passes, not when the next sweep ends the session.
+    if session.expires_at is not None and session.expires_at <= now:
+        return "session_expired"
+    if session.abandon_at <= now:
+        return "session_abandoned"
     if env_status != EnvironmentStatus.RUNNING:
         return f"environment_{env_status or 'missing'}"
     return None
@@ -58,7 +64,7 @@ def authorize(session_id: str, user_id: str, *, now: datetime | None = None,
             session = db.get(ExamSession, sid)
             env_status = db.scalars(select(ExamEnvironment.status)
                                     .where(ExamEnvironment.session_id == sid)).first()
-            reason = _decide(session, env_status, uid)
+            reason = _decide(session, env_status, uid, now)
             if reason is None and session is not None:
                 touch(session, now)  # an access is activity: it defers abandonment
         db.add(ExamAccessLog(session_id=_loggable(sid), user_id=_loggable(uid),

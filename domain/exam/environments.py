@@ -16,21 +16,25 @@ when a job is redelivered or retried:
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from config.exam import ExamSettings, get_exam_settings
 from domain.clock import iso_z, utc_now
-from domain.errors import ContractError
+from domain.errors import ContractError, TransientError
 from domain.exam.backends import Backend, EnvironmentSpec, Outcome, backend_for
-from domain.exam.backends.base import pod_name_for
+from domain.exam.backends.base import long_pod_name_for, pod_name_for
 from domain.exam.errors import (
     ENVIRONMENT_CREATE_FAILED,
+    ENVIRONMENT_DESTROY_FAILED,
     create_failed,
+    destroy_failed,
     environment_not_found,
     invalid_state,
     session_not_found,
@@ -45,6 +49,8 @@ from domain.exam.states import (
 )
 from store.engine import session_scope, write_session
 from store.models.exam import ExamEnvironment, ExamSession
+
+logger = logging.getLogger(__name__)
 
 
 def spec_for(session: ExamSession, env: ExamEnvironment,
@@ -71,9 +77,33 @@ def _lock_environment(db: Session, session_id: str) -> ExamEnvironment | None:
 
 # ---- create -----------------------------------------------------------------------------
 
+def _free_pod_name(db: Session, session_id: str, namespace: str) -> str:
+    """The contract's short name, unless another session's environment ever held it.
+
+    Session ids may share their first 8 hex; an environment is never shared, so the
+    second session gets the longer name (the unique index on namespace and name makes
+    two sessions racing for one short name end with one of them retrying, below).
+    """
+    short = pod_name_for(session_id)
+    holder = db.scalars(select(ExamEnvironment.session_id).where(
+        ExamEnvironment.pod_namespace == namespace, ExamEnvironment.pod_name == short,
+        ExamEnvironment.session_id != session_id)).first()
+    return short if holder is None else long_pod_name_for(session_id)
+
+
 def claim(session_id: str, timeout_s: float, *, now: datetime | None = None,
           url: str | None = None) -> tuple[ExamSession, ExamEnvironment, bool]:
     """Step 1. Returns (session, environment, done): done when it is already running."""
+    try:
+        return _claim(session_id, timeout_s, now=now, url=url)
+    except IntegrityError:
+        # Another session took the same short pod name in a concurrent transaction
+        # (PostgreSQL; SQLite serializes writers): look again, it is now visible.
+        return _claim(session_id, timeout_s, now=now, url=url)
+
+
+def _claim(session_id: str, timeout_s: float, *, now: datetime | None,
+           url: str | None) -> tuple[ExamSession, ExamEnvironment, bool]:
     settings = get_exam_settings()
     now = now or utc_now()
     with write_session(url) as db:
@@ -88,14 +118,18 @@ def claim(session_id: str, timeout_s: float, *, now: datetime | None = None,
         if env is not None and env.status == EnvironmentStatus.TERMINATING:
             raise invalid_state(f"The environment of session {session_id} is being destroyed",
                                 {"session_id": session_id, "status": env.status})
+        pod_name: str | None = None
         if env is not None and env.status in REPLACEABLE_ENVIRONMENT:
+            # The replacement keeps the name when it stays in the same namespace.
+            pod_name = env.pod_name if env.pod_namespace == settings.namespace else None
             db.delete(env)
             db.flush()
             env = None
         if env is None:
             env = ExamEnvironment(
                 id=str(uuid.uuid4()), session_id=session_id, backend=settings.backend,
-                pod_name=pod_name_for(session_id), pod_namespace=settings.namespace,
+                pod_name=pod_name or _free_pod_name(db, session_id, settings.namespace),
+                pod_namespace=settings.namespace,
                 status=EnvironmentStatus.PENDING.value, created_at=now,
                 create_deadline_at=now + timedelta(seconds=timeout_s), updated_at=now)
             db.add(env)
@@ -199,11 +233,17 @@ def create_environment(session_id: str, timeout_s: float, *, url: str | None = N
 
 def _give_up(backend: Backend, spec: EnvironmentSpec, env: ExamEnvironment,
              error: ContractError) -> None:
-    """Release whatever exists, then record the failure on the environment and session."""
+    """Release whatever exists, then record the failure on the environment and session.
+
+    If the release fails too, the create's own error stands: the environment is marked
+    `error` and the sweep releases it once the session has ended (it is failed here).
+    """
     try:
         backend.delete(spec, env.handle)
-    finally:
-        settle_failed(spec.session_id, env.id, str(error.details.get("reason")))
+    except Exception:
+        logger.warning("could not release the failed environment of session %s",
+                       spec.session_id, exc_info=True)
+    settle_failed(spec.session_id, env.id, str(error.details.get("reason")))
 
 
 def fail_after_retries(session_id: str, error: ContractError, *, url: str | None = None,
@@ -243,7 +283,7 @@ def destroy_environment(session_id: str, *, url: str | None = None,
     if env.status == EnvironmentStatus.DESTROYED:
         return destroy_json(env)
     chosen = backend or backend_for(env.backend)
-    chosen.delete(spec_for(session, env), env.handle)
+    _release(chosen, spec_for(session, env), env.handle)
     with write_session(url) as db:
         fresh = db.get(ExamEnvironment, env.id)
         assert fresh is not None
@@ -253,6 +293,21 @@ def destroy_environment(session_id: str, *, url: str | None = None,
             fresh.updated_at = fresh.destroyed_at
         db.flush()
         return destroy_json(fresh)
+
+
+def _release(backend: Backend, spec: EnvironmentSpec, handle: dict[str, Any] | None) -> None:
+    """backend.delete, its failures in destroy's terms: ENVIRONMENT_DESTROY_FAILED (exit 1),
+    now or (API unavailable: retried first) once the job's retries run out."""
+    try:
+        backend.delete(spec, handle)
+    except TransientError as exc:
+        raise TransientError(exc.message, destroy_failed(spec.session_id, exc.message[:500])
+                             ) from exc
+    except ContractError as err:
+        if err.code == ENVIRONMENT_DESTROY_FAILED:
+            raise
+        reason = str(err.details.get("reason") or err.message)
+        raise destroy_failed(spec.session_id, reason) from None
 
 
 def destroy_json(env: ExamEnvironment) -> dict[str, Any]:

@@ -49,3 +49,8 @@ def create_failed(session_id: str, reason: str) -> ContractError:
 
 def invalid_state(message: str, details: dict[str, Any]) -> ContractError:
     return ContractError(INVALID_STATE, message, details, EXIT_VALIDATION)
+
+
+def destroy_failed(session_id: str, reason: str) -> ContractError:
+    return ContractError(ENVIRONMENT_DESTROY_FAILED, "Failed to destroy execution environment",
+                         {"session_id": session_id, "reason": reason}, EXIT_GENERAL)

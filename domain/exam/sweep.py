@@ -81,8 +81,14 @@ def _leftover_envs(now: datetime) -> ColumnElement[bool]:
     return or_(and_(_envs.c.status.in_(_RELEASE), ended), stalled)
 
 
-def _count_active() -> Any:
-    return select(func.count()).select_from(_sessions).where(_ACTIVE_SQL)
+def _count_checked(now: datetime) -> Any:
+    """The sessions a sweep looks at: every non-terminal one (may it be ended?) and every
+    ended one with an environment still to release. Each cleaned id is among them."""
+    ended_with_leftover = select(func.count()).select_from(_envs).where(
+        _leftover_envs(now), exists().where(_sessions.c.id == _envs.c.session_id,
+                                            _sessions.c.state.in_(_TERMINAL)))
+    active = select(func.count()).select_from(_sessions).where(_ACTIVE_SQL)
+    return select(active.scalar_subquery() + ended_with_leftover.scalar_subquery())
 
 
 def _merge(first: list[str], second: list[str]) -> list[str]:
@@ -98,7 +104,7 @@ def sweep(*, now: datetime | None = None, dry_run: bool = False,
     if dry_run:
         return _dry_run(started, now, url)
     with write_session(url) as db:
-        checked = int(db.execute(_count_active()).scalar_one())
+        checked = int(db.execute(_count_checked(now)).scalar_one())
         ended = db.execute(
             update(_sessions)
             .where(or_(_expired(now), _abandoned(now)))
@@ -117,7 +123,7 @@ def sweep(*, now: datetime | None = None, dry_run: bool = False,
 
 def _dry_run(started: datetime, now: datetime, url: str | None) -> SweepResult:
     with session_scope(url) as db:
-        checked = int(db.execute(_count_active()).scalar_one())
+        checked = int(db.execute(_count_checked(now)).scalar_one())
         ended = db.execute(select(_sessions.c.id)
                            .where(or_(_expired(now), _abandoned(now)))).scalars().all()
         envs = db.execute(select(_envs.c.session_id).where(_leftover_envs(now))).scalars().all()

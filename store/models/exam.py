@@ -74,7 +74,12 @@ class ExamEnvironment(Base):
     ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     destroyed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
-    __table_args__ = (Index("ix_exam_environments_status", "status"),)
+    __table_args__ = (
+        Index("ix_exam_environments_status", "status"),
+        # An environment's name is never shared: a second session whose id begins with
+        # the same 8 hex gets the longer name (domain/exam/environments.py).
+        Index("uq_exam_environments_pod", "pod_namespace", "pod_name", unique=True),
+    )
 
 
 class ExamAccessLog(Base):

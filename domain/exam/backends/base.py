@@ -11,8 +11,14 @@ POD_PREFIX = "exam-"
 
 
 def pod_name_for(session_id: str) -> str:
-    """exam-<first 8 hex of the session id>."""
+    """exam-<first 8 hex of the session id>: the contract's name."""
     return POD_PREFIX + session_id.replace("-", "")[:8].lower()
+
+
+def long_pod_name_for(session_id: str) -> str:
+    """exam-<all 32 hex>: the name of a session whose short name another session holds
+    (unique because the session id is; 37 characters, within a DNS label's 63)."""
+    return POD_PREFIX + session_id.replace("-", "").lower()
 
 
 @dataclass(frozen=True, kw_only=True)

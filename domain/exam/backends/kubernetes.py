@@ -8,53 +8,39 @@ ignores them must not make us read another session's pod.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 from domain.errors import ContractError, TransientError
 from domain.exam.backends.base import EnvironmentSpec, Outcome
-from domain.exam.errors import create_failed
+from domain.exam.backends.kubernetes_manifests import (
+    APP_LABEL,
+    APP_NAME,
+    SESSION_LABEL,
+    USER_LABEL,
+    network_policy_manifest,
+    owner_reference_patch,
+    owner_session,
+    pod_manifest,
+)
+from domain.exam.errors import create_failed, destroy_failed
 
-SESSION_LABEL = "conveyor.io/exam-session-id"
-USER_LABEL = "conveyor.io/exam-user-id"
-APP_LABEL = "app.kubernetes.io/name"
-APP_NAME = "exam-session"
+__all__ = ["APP_LABEL", "APP_NAME", "SESSION_LABEL", "USER_LABEL", "KubernetesBackend",
+           "evaluate_pod", "pod_manifest"]
+USER_AGENT = "conveyor-exam-worker"
+# After deleting the pod, how long beyond its grace period to wait for it to be gone
+# before its NetworkPolicy is deleted (the pod is never unfenced while it still runs).
+POD_GONE_MARGIN_S = 10.0
+POD_GONE_POLL_S = 0.2
+
 WATCH_SLICE_S = 30.0
 
 # Container waiting reasons after which the pod will not become ready by itself.
 FATAL_WAITING = frozenset({"ImagePullBackOff", "ErrImagePull", "CrashLoopBackOff",
                            "InvalidImageName", "ErrImageNeverPull", "CreateContainerConfigError",
                            "CreateContainerError", "RunContainerError"})
-
-
-def pod_manifest(spec: EnvironmentSpec) -> dict[str, Any]:
-    s = spec.settings
-    return {
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": spec.pod_name,
-            "namespace": spec.namespace,
-            "labels": {APP_LABEL: APP_NAME, SESSION_LABEL: spec.session_id,
-                       USER_LABEL: spec.user_id},
-        },
-        "spec": {
-            # The candidate's terminal must not hold credentials to the cluster it runs in.
-            "automountServiceAccountToken": False,
-            "enableServiceLinks": False,
-            "restartPolicy": "Always",
-            "containers": [{
-                "name": "exam",
-                "image": s.image,
-                "resources": {
-                    "requests": {"cpu": s.cpu_request, "memory": s.memory_request},
-                    "limits": {"cpu": s.cpu_limit, "memory": s.memory_limit},
-                },
-                "securityContext": {"allowPrivilegeEscalation": False},
-            }],
-        },
-    }
 
 
 def evaluate_pod(pod: dict[str, Any]) -> tuple[str, str | None]:
@@ -100,50 +86,79 @@ def _api_unavailable(spec: EnvironmentSpec, exc: BaseException) -> TransientErro
 
 
 class KubernetesBackend:
+    """One pod and one NetworkPolicy per session, both named and labelled for it alone.
+
+    Nothing here adopts, reports or deletes an object whose session label (and
+    annotation) is not the caller's: a name shared with another session is refused.
+    """
+
     name = "kubernetes"
 
-    def __init__(self, api: Any = None) -> None:
-        self._api = api
+    def __init__(self, api_client: Any = None) -> None:
+        self._client = api_client
+        self._apis: dict[str, Any] = {}
 
-    def api(self, spec: EnvironmentSpec) -> Any:
-        if self._api is None:
-            self._api = core_api(spec)
-        return self._api
+    def api(self, spec: EnvironmentSpec, group: str = "core") -> Any:
+        if self._client is None:
+            self._client = api_client(spec)
+        if group not in self._apis:
+            from kubernetes import client
 
-    def _call(self, spec: EnvironmentSpec, method: str, *args: Any, **kwargs: Any) -> Any:
+            factory = client.CoreV1Api if group == "core" else client.NetworkingV1Api
+            self._apis[group] = factory(self._client)
+        return self._apis[group]
+
+    def _call(self, spec: EnvironmentSpec, method: str, *args: Any, group: str = "core",
+              **kwargs: Any) -> Any:
         """One API request, bounded in time; retryable failures become TransientError."""
         kwargs.setdefault("_request_timeout", spec.settings.api_timeout_s)
         try:
-            return getattr(self.api(spec), method)(*args, **kwargs)
+            return getattr(self.api(spec, group), method)(*args, **kwargs)
         except Exception as exc:
             if _is_transient(exc):
                 raise _api_unavailable(spec, exc) from exc
             raise
 
+    # ---- create ---------------------------------------------------------------------
+
     def start(self, spec: EnvironmentSpec, handle: dict[str, Any] | None) -> dict[str, Any]:
+        # The fence first: the pod must never run, even for a moment, without its policy.
+        self._create_owned(spec, "policy", network_policy_manifest(spec))
+        pod = self._create_owned(spec, "pod", pod_manifest(spec))
+        uid = (pod.get("metadata") or {}).get("uid")
+        if uid:
+            self._call(spec, "patch_namespaced_network_policy", spec.pod_name, spec.namespace,
+                       owner_reference_patch(spec.pod_name, uid), group="networking")
+        return {"uid": uid}
+
+    def _create_owned(self, spec: EnvironmentSpec, kind: str,
+                      manifest: dict[str, Any]) -> dict[str, Any]:
+        """Create the object, or adopt the one an earlier delivery made (409) if it is ours."""
         from kubernetes.client.exceptions import ApiException
 
+        method, group = _CREATE[kind]
         try:
-            pod = self._call(spec, "create_namespaced_pod", spec.namespace, pod_manifest(spec))
-            return {"uid": _get(pod, "metadata", "uid")}
+            response = self._call(spec, method, spec.namespace, manifest, group=group,
+                                  _preload_content=False)
+            created: dict[str, Any] = json.loads(response.data)
+            return created
         except ApiException as exc:
             if exc.status != 409:
                 raise create_failed(spec.session_id, _api_reason(exc)) from None
-        # 409: an earlier delivery of this job made the pod (or another session owns the name).
-        existing = self._read(spec)
+        existing = self._read(spec, kind)
         if existing is None:
-            raise TransientError("the pod existed, then vanished; creating it again")
-        owner = ((existing.get("metadata") or {}).get("labels") or {}).get(SESSION_LABEL)
-        if owner != spec.session_id:
-            raise create_failed(spec.session_id,
-                                f"pod name {spec.pod_name} is taken by another session")
-        return {"uid": (existing.get("metadata") or {}).get("uid")}
+            raise TransientError(f"the {kind} existed, then vanished; creating it again")
+        if owner_session(existing) != spec.session_id:
+            raise create_failed(spec.session_id, f"{_KIND_NAME[kind]} name {spec.pod_name} is "
+                                                 f"taken by another session")
+        return existing
 
-    def _read(self, spec: EnvironmentSpec) -> dict[str, Any] | None:
+    def _read(self, spec: EnvironmentSpec, kind: str) -> dict[str, Any] | None:
         from kubernetes.client.exceptions import ApiException
 
+        method, group = _READ[kind]
         try:
-            response = self._call(spec, "read_namespaced_pod", spec.pod_name, spec.namespace,
+            response = self._call(spec, method, spec.pod_name, spec.namespace, group=group,
                                   _preload_content=False)
         except ApiException as exc:
             if exc.status == 404:
@@ -151,8 +166,6 @@ class KubernetesBackend:
             raise ContractError("KUBERNETES_API_ERROR", "The Kubernetes API refused a request",
                                 {"session_id": spec.session_id, "reason": _api_reason(exc)},
                                 1) from None
-        import json
-
         data: dict[str, Any] = json.loads(response.data)
         return data
 
@@ -189,7 +202,7 @@ class KubernetesBackend:
                 raw = event.get("raw_object") or {}
                 metadata = raw.get("metadata") or {}
                 if metadata.get("name") == spec.pod_name and \
-                        (metadata.get("labels") or {}).get(SESSION_LABEL) == spec.session_id:
+                        owner_session(raw) == spec.session_id:
                     yield str(event.get("type")), raw
         except (ReadTimeoutError, TimeoutError):
             return  # the slice is over: look again until the deadline
@@ -200,42 +213,64 @@ class KubernetesBackend:
                 raise _api_unavailable(spec, exc) from exc
             raise
 
+    # ---- destroy --------------------------------------------------------------------
+
     def delete(self, spec: EnvironmentSpec, handle: dict[str, Any] | None) -> None:
+        """The pod, then (once it is gone) its NetworkPolicy; only objects of this session."""
+        pod = self._read(spec, "pod")
+        if pod is not None and owner_session(pod) == spec.session_id:
+            uid = (pod.get("metadata") or {}).get("uid")
+            self._delete(spec, "pod", uid)
+            self._wait_gone(spec, uid)
+        policy = self._read(spec, "policy")
+        if policy is not None and owner_session(policy) == spec.session_id:
+            self._delete(spec, "policy", (policy.get("metadata") or {}).get("uid"))
+
+    def _delete(self, spec: EnvironmentSpec, kind: str, uid: str | None) -> None:
+        from kubernetes import client
         from kubernetes.client.exceptions import ApiException
 
-        existing = self._read(spec)
-        if existing is None:
-            return
-        owner = ((existing.get("metadata") or {}).get("labels") or {}).get(SESSION_LABEL)
-        if owner != spec.session_id:
-            return  # another session's pod of the same name: never ours to delete
+        method, group = _DELETE[kind]
+        # The uid precondition: never a same-named object made since we read ours.
+        body = client.V1DeleteOptions(
+            grace_period_seconds=spec.settings.pod_grace_period_s if kind == "pod" else None,
+            preconditions=client.V1Preconditions(uid=uid) if uid else None)
         try:
-            self._call(spec, "delete_namespaced_pod", spec.pod_name, spec.namespace,
-                       grace_period_seconds=spec.settings.pod_grace_period_s)
+            self._call(spec, method, spec.pod_name, spec.namespace, group=group, body=body)
         except ApiException as exc:
-            if exc.status != 404:
-                raise ContractError("ENVIRONMENT_DESTROY_FAILED",
-                                    "Failed to destroy execution environment",
-                                    {"session_id": spec.session_id,
-                                     "reason": _api_reason(exc)}, 1) from None
+            if exc.status not in (404, 409):  # gone already, or replaced: not ours any more
+                raise destroy_failed(spec.session_id, _api_reason(exc)) from None
+
+    def _wait_gone(self, spec: EnvironmentSpec, uid: str | None) -> None:
+        deadline = time.monotonic() + spec.settings.pod_grace_period_s + POD_GONE_MARGIN_S
+        while time.monotonic() < deadline:
+            pod = self._read(spec, "pod")
+            if pod is None or (pod.get("metadata") or {}).get("uid") != uid:
+                return
+            time.sleep(POD_GONE_POLL_S)
+
+    # ---- status ---------------------------------------------------------------------
 
     def is_ready(self, spec: EnvironmentSpec, handle: dict[str, Any] | None) -> bool:
-        pod = self._read(spec)
-        if pod is None:
+        pod = self._read(spec, "pod")
+        if pod is None or owner_session(pod) != spec.session_id:
             return False
-        owner = ((pod.get("metadata") or {}).get("labels") or {}).get(SESSION_LABEL)
-        return owner == spec.session_id and evaluate_pod(pod)[0] == "ready"
+        uid = (handle or {}).get("uid")
+        if uid and (pod.get("metadata") or {}).get("uid") != uid:
+            return False  # a later pod of the same name and session is not this environment
+        return evaluate_pod(pod)[0] == "ready"
 
 
-def _get(obj: Any, *path: str) -> Any:
-    for key in path:
-        obj = obj.get(key) if isinstance(obj, dict) else getattr(obj, key, None)
-    return obj
+_CREATE = {"pod": ("create_namespaced_pod", "core"),
+           "policy": ("create_namespaced_network_policy", "networking")}
+_READ = {"pod": ("read_namespaced_pod", "core"),
+         "policy": ("read_namespaced_network_policy", "networking")}
+_DELETE = {"pod": ("delete_namespaced_pod", "core"),
+           "policy": ("delete_namespaced_network_policy", "networking")}
+_KIND_NAME = {"pod": "pod", "policy": "NetworkPolicy"}
 
 
 def _api_reason(exc: Any) -> str:
-    import json
-
     try:
         body = json.loads(exc.body or "{}")
         message = body.get("message") or exc.reason
@@ -244,8 +279,8 @@ def _api_reason(exc: Any) -> str:
     return f"Kubernetes API error {exc.status}: {message}"[:500]
 
 
-def core_api(spec: EnvironmentSpec) -> Any:
-    """CoreV1Api from in-cluster config or a kubeconfig (the configured one, else default)."""
+def api_client(spec: EnvironmentSpec) -> Any:
+    """An ApiClient from in-cluster config or a kubeconfig (the configured one, else default)."""
     from kubernetes import client, config
 
     configuration = client.Configuration()
@@ -263,4 +298,6 @@ def core_api(spec: EnvironmentSpec) -> Any:
                             {"in_cluster": s.in_cluster,
                              "kubeconfig": str(s.kubeconfig) if s.kubeconfig else None},
                             1) from None
-    return client.CoreV1Api(client.ApiClient(configuration))
+    made = client.ApiClient(configuration)
+    made.user_agent = USER_AGENT  # our requests, recognizable in the API server's audit log
+    return made

@@ -3,8 +3,10 @@
 <local_root>/<namespace>/<pod name>/ holds the process's `pid` record, its `ready`
 marker and `process.log`. The process runs in a session of its own, so it outlives
 the worker (or CLI) that started it; it is identified by pid *and* start time, so a
-recycled pid is never taken for it. A redelivered create finds the `pid` record and
-adopts the process instead of starting a second one (the local form of a 409).
+recycled pid is never taken for it. The record names the session that owns the
+folder: a redelivered create of *that* session adopts the process instead of starting a
+second one (the local form of a 409); any other session is refused, and destroy and
+readiness checks never act on a folder another session owns.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from config.processes import ProcessRef
 from domain.errors import ContractError
 from domain.exam.backends.base import EnvironmentSpec, Outcome
+from domain.exam.errors import create_failed, destroy_failed
 
 POLL_S = 0.02
 STOP_GRACE_S = 5.0
@@ -58,11 +61,26 @@ def _reap(process: subprocess.Popen[bytes]) -> None:
     threading.Thread(target=process.wait, daemon=True, name=f"reap-{process.pid}").start()
 
 
-def _read_ref(folder: Path) -> ProcessRef | None:
+def _read_record(folder: Path) -> dict[str, Any] | None:
+    """The folder's process record: pid, start_ticks and the owning session_id."""
     try:
-        return ProcessRef.from_json(json.loads((folder / PID_RECORD).read_text()))
+        record = json.loads((folder / PID_RECORD).read_text())
     except (OSError, ValueError):
         return None
+    return record if isinstance(record, dict) else None
+
+
+def _read_ref(folder: Path) -> ProcessRef | None:
+    return ProcessRef.from_json(_read_record(folder))
+
+
+def _owns(record: dict[str, Any], spec: EnvironmentSpec, handle: dict[str, Any] | None) -> bool:
+    """Whether a process record is this session's. A record written before records named
+    their session counts only if it is the very process this environment's handle holds."""
+    if "session_id" in record:
+        return bool(record["session_id"] == spec.session_id)
+    ref, mine = ProcessRef.from_json(record), ProcessRef.from_json(handle)
+    return ref is not None and ref == mine
 
 
 def _project_root() -> str:
@@ -78,10 +96,15 @@ class LocalBackend:
         # Two deliveries of one create must not both find no process and start one each.
         with (folder / ".lock").open("a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
-            return self._start_locked(spec, folder)
+            return self._start_locked(spec, folder, handle)
 
-    def _start_locked(self, spec: EnvironmentSpec, folder: Path) -> dict[str, Any]:
-        ref = _read_ref(folder)
+    def _start_locked(self, spec: EnvironmentSpec, folder: Path,
+                      handle: dict[str, Any] | None) -> dict[str, Any]:
+        record = _read_record(folder)
+        if record is not None and not _owns(record, spec, handle):
+            raise create_failed(spec.session_id, f"environment name {spec.pod_name} is taken "
+                                                 f"by another session")
+        ref = ProcessRef.from_json(record)
         if ref is not None and ref.is_alive():
             return {"pid": ref.pid, "start_ticks": ref.start_ticks, "folder": str(folder)}
         (folder / READY_MARKER).unlink(missing_ok=True)
@@ -97,7 +120,7 @@ class LocalBackend:
         _reap(process)
         ref = ProcessRef.of(process.pid)
         tmp = folder / (PID_RECORD + ".tmp")
-        tmp.write_text(json.dumps(ref.to_json()))
+        tmp.write_text(json.dumps({**ref.to_json(), "session_id": spec.session_id}))
         os.replace(tmp, folder / PID_RECORD)
         return {"pid": ref.pid, "start_ticks": ref.start_ticks, "folder": str(folder)}
 
@@ -117,6 +140,8 @@ class LocalBackend:
             time.sleep(POLL_S)
 
     def delete(self, spec: EnvironmentSpec, handle: dict[str, Any] | None) -> None:
+        """Stop this session's process and remove its folder; ENVIRONMENT_DESTROY_FAILED
+        if either fails. A folder another session owns is left alone."""
         folder = spec.settings.local_namespace_dir / spec.pod_name
         from_handle = ProcessRef.from_json(handle) if handle else None
         if folder.is_symlink():
@@ -124,27 +149,41 @@ class LocalBackend:
             folder.unlink()
             ref = from_handle
         else:
-            ref = _read_ref(folder) or from_handle
-        if ref is not None and ref.is_alive():
-            _stop(ref)
+            record = _read_record(folder)
+            if record is not None and not _owns(record, spec, handle):
+                return  # another session's environment: never ours to stop or remove
+            ref = ProcessRef.from_json(record) or from_handle
+        if ref is not None and ref.is_alive() and not _stop(ref):
+            raise destroy_failed(spec.session_id, f"the environment process {ref.pid} did not "
+                                                  f"stop")
         if folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                shutil.rmtree(folder)
+            except OSError as exc:
+                raise destroy_failed(spec.session_id, f"cannot remove the environment folder: "
+                                                      f"{exc}") from None
 
     def is_ready(self, spec: EnvironmentSpec, handle: dict[str, Any] | None) -> bool:
         ref = ProcessRef.from_json(handle) if handle else None
         if ref is None or not ref.is_alive():
             return False
         folder = Path(handle["folder"]) if handle else _safe_dir(spec)
+        record = _read_record(folder)
+        if record is None or not _owns(record, spec, handle) or \
+                ProcessRef.from_json(record) != ref:
+            return False  # the folder's process is not this environment's
         return (folder / READY_MARKER).exists()
 
 
-def _stop(ref: ProcessRef) -> None:
-    """SIGTERM to the process group, SIGKILL if it is still there after the grace period."""
+def _stop(ref: ProcessRef) -> bool:
+    """SIGTERM to the process group, SIGKILL if it is still there after the grace period;
+    whether it is gone."""
     for signum, wait_s in ((signal.SIGTERM, STOP_GRACE_S), (signal.SIGKILL, STOP_GRACE_S)):
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(ref.pid, signum)
         deadline = time.monotonic() + wait_s
         while time.monotonic() < deadline:
             if not ref.is_alive():
-                return
+                return True
             time.sleep(POLL_S)
+    return not ref.is_alive()

@@ -71,3 +71,33 @@ def test_ids_a_database_cannot_hold_are_logged_escaped(exam_db: str) -> None:
         assert _denial(given, USER).code == "ACCESS_DENIED"
     assert [sid for sid, _decision, _why in _log(exam_db)] == ["6ba7b810\\x00",
                                                                  "6ba7b810\\udcff"]
+
+
+def test_access_ends_the_moment_time_is_up(exam_db: str,
+                                           make_session: Callable[..., str]) -> None:
+    # Given a running session one second past its duration, and a ready one idle for
+    # just over twice its duration, no sweep having run,
+    expired = make_session(state="running", user_id=USER, duration_s=60, running_for_s=61,
+                           env_status="running")
+    other_user = str(uuid.uuid4())
+    abandoned = make_session(state="ready", user_id=other_user, duration_s=60,
+                             idle_for_s=121, env_status="running")
+    with session_scope(exam_db) as db:
+        deadline = db.get(ExamSession, abandoned).abandon_at  # type: ignore[union-attr]
+    # then both owners are denied at once, in the one denial shape,
+    for sid, user in ((expired, USER), (abandoned, other_user)):
+        denial = _denial(sid, user)
+        assert (denial.code, denial.message, denial.details, denial.exit_code) == (
+            "ACCESS_DENIED", "Access denied", {}, 5)
+    assert [why for _sid, _decision, why in _log(exam_db)] == ["session_expired",
+                                                               "session_abandoned"]
+    # and the denied access did not count as activity (it must not revive the session).
+    with session_scope(exam_db) as db:
+        assert db.get(ExamSession, abandoned).abandon_at == deadline  # type: ignore[union-attr]
+
+
+def test_access_is_granted_until_the_last_second(exam_db: str,
+                                                 make_session: Callable[..., str]) -> None:
+    sid = make_session(state="running", user_id=USER, duration_s=60, running_for_s=59,
+                       env_status="running")
+    assert authorize(sid, USER)["authorized"] is True

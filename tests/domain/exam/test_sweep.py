@@ -49,7 +49,8 @@ def test_expired_and_abandoned_sessions_are_ended(exam_db: str,
     assert result.as_json()["dry_run"] is False
     assert sorted(result.cleaned) == sorted(preview.cleaned)
     assert set(result.cleaned) == {expired, abandoned_created, abandoned_ready, ended_with_env}
-    assert result.checked == 5  # the non-terminal sessions
+    # The five non-terminal sessions, and the ended one whose environment is still held.
+    assert result.checked == preview.checked == 6
     assert set(result.environments_to_destroy) == {expired, abandoned_ready, ended_with_env}
     assert _state(exam_db, expired) == ("terminated", "Session expired: ran past its duration")
     assert _state(exam_db, abandoned_created)[0] == "failed"  # created cannot terminate
@@ -58,6 +59,20 @@ def test_expired_and_abandoned_sessions_are_ended(exam_db: str,
     assert _env_status(exam_db, expired) == "terminating"
     assert _env_status(exam_db, done) == "destroyed"
     assert sweep().cleaned == []  # a second sweep finds nothing left
+
+
+def test_after_a_normal_end_the_cleaned_session_was_checked(
+        exam_db: str, make_session: Callable[..., str]) -> None:
+    # Given a session that ended normally, its environment still running,
+    ended = make_session(state="terminated", env_status="running")
+    # when the sweep releases that environment,
+    for result in (sweep(dry_run=True), sweep()):
+        answer = result.as_json()
+        # then the session it cleaned is one it counted as checked.
+        assert answer["cleaned_session_ids"] == [ended]
+        assert (answer["sessions_checked"], answer["sessions_cleaned"]) == (1, 1)
+    # And once released, the session is neither checked nor cleaned again.
+    assert (sweep().checked, sweep().cleaned) == (0, [])
 
 
 def test_two_sweeps_at_once_over_10000_sessions_clean_nothing_twice(exam_db: str) -> None:

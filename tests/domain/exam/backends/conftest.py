@@ -3,6 +3,9 @@
 kmock keeps objects (409 on a second create, 404 after delete) and serves watches;
 it fills no status, so `Kubelet` plays the node: it waits for the pod and patches
 its status the way a kubelet would (Ready, or a container stuck in ImagePullBackOff).
+Nor does it give objects a uid: `emulator_class` adds one on every create, as an API
+server does (the NetworkPolicy's ownerReference names the pod by its uid). It serves
+any resource path, networking.k8s.io/v1 networkpolicies included.
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ import asyncio
 import json
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,11 +37,42 @@ class KubeApi:
 
         return client.CoreV1Api(client.ApiClient(client.Configuration(host=self.url)))
 
+    def networking(self) -> Any:
+        from kubernetes import client
+
+        return client.NetworkingV1Api(client.ApiClient(client.Configuration(host=self.url)))
+
     def pods(self, namespace: str = "exam-sessions") -> list[dict[str, Any]]:
         response = self.client().list_namespaced_pod(namespace, _preload_content=False,
                                                      _request_timeout=5)
         items: list[dict[str, Any]] = json.loads(response.data)["items"]
         return items
+
+    def policies(self, namespace: str = "exam-sessions") -> list[dict[str, Any]]:
+        """The NetworkPolicies as the API holds them (as it received them, plus a uid)."""
+        response = self.networking().list_namespaced_network_policy(
+            namespace, _preload_content=False, _request_timeout=5)
+        items: list[dict[str, Any]] = json.loads(response.data)["items"]
+        return items
+
+    def requests_by(self, user_agent: str) -> list[Any]:
+        """The requests one client made (the backend sends its own User-Agent)."""
+        return [r for r in list(self.emulator)
+                if r.headers.get("User-Agent") == user_agent]
+
+
+def emulator_class() -> Any:
+    import kmock
+
+    class UidEmulator(kmock.KubernetesEmulator):  # type: ignore[misc]
+        """kmock's emulator, giving each created object a uid as an API server does."""
+
+        async def _handle(self, request: Any) -> Any:
+            if request.action == kmock.action.CREATE and isinstance(request.data, dict):
+                request.data.setdefault("metadata", {}).setdefault("uid", str(uuid.uuid4()))
+            return await super()._handle(request)
+
+    return UidEmulator
 
 
 @pytest.fixture
@@ -53,7 +88,10 @@ def kube_api(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[KubeAp
     box: dict[str, Any] = {}
 
     async def serve() -> None:
-        async with kmock.KubernetesEmulator() as emulator, kmock.Server(emulator) as server:
+        async with emulator_class()() as emulator, kmock.Server(emulator) as server:
+            # Declared, so that listing them works before any object of theirs exists.
+            emulator.resources["v1/pods"] = {}
+            emulator.resources["networking.k8s.io/v1/networkpolicies"] = {}
             box["emulator"], box["url"] = emulator, str(server.url).rstrip("/")
             started.set()
             await stop.wait()
