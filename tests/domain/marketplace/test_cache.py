@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domain.marketplace.cache import CacheIndex, evict, eviction_plan, load_index, save_index
+from domain.marketplace.cache import CacheIndex, eviction_plan, load_index
+from domain.marketplace.eviction import evict
+from domain.marketplace.faults import Faults
 from domain.marketplace.layout import PluginLayout
 
 
@@ -47,11 +49,12 @@ def test_evict_removes_folders_and_entries(tmp_path: Path) -> None:
     index = index_of(("a", "1.0.0", 1, "t1"), ("a", "2.0.0", 1, "t2"))
     for version in ("1.0.0", "2.0.0"):
         layout.cache_dir("a", version).mkdir(parents=True)
-    removed = evict(layout, index, {"a": "2.0.0"}, keep=1, max_bytes=100)
+    removed = evict(layout, index, {"a": "2.0.0"}, keep=1, max_bytes=100, tx_id="txn-1",
+                    faults=Faults(None))
     assert removed == [("a", "1.0.0")]
     assert not layout.cache_dir("a", "1.0.0").exists() and layout.cache_dir("a", "2.0.0").exists()
-    save_index(layout, index)
-    assert set(load_index(layout).entries["a"]) == {"2.0.0"}
+    assert set(load_index(layout).entries["a"]) == {"2.0.0"}  # saved by evict, first
+    assert list(layout.tmp.iterdir()) == []
 
 
 def test_unreadable_index_starts_over(tmp_path: Path) -> None:
