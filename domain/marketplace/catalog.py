@@ -33,7 +33,9 @@ MARKETPLACE_FILE = "marketplace.json"
 CLAUDE_DIR = ".claude-plugin"
 # An absolute URI (RFC 3986): a scheme, then only characters a URI may hold, every % a
 # well-formed escape. What the original's `format: uri` asks of changelogUrl.
-URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?#\[\]]|%[0-9A-Fa-f]{2})*$")
+_URI_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})"
+URI = re.compile(rf"^[A-Za-z][A-Za-z0-9+.\-]*:(?:{_URI_CHAR}|\[[0-9A-Fa-f:.]+\])*"
+                 rf"(?:#{_URI_CHAR}*)?$")
 MAX_MARKETPLACE_BYTES = 10 * 1024 * 1024
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 

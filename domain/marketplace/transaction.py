@@ -23,7 +23,14 @@ from domain.errors import ContractError
 from domain.marketplace import lifecycle
 from domain.marketplace.activation import read_link, swap_link, target_for
 from domain.marketplace.archive import Limits, copy_folder, extract
-from domain.marketplace.cache import DAMAGED, USABLE, CacheIndex, cache_state, load_index, save_index
+from domain.marketplace.cache import (
+    DAMAGED,
+    USABLE,
+    CacheIndex,
+    cache_state,
+    load_index,
+    save_index,
+)
 from domain.marketplace.catalog import SourceRef
 from domain.marketplace.compat import Intent, blocking, evaluate
 from domain.marketplace.errors import plugin_error

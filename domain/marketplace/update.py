@@ -79,9 +79,9 @@ def _update_one(cmd: Command, request: UpdateRequest, market: Marketplace, plugi
         if not newer:
             report.up_to_date.append(plugin_id)
             return
-        for target in newer[:-1]:
+        for version in newer[:-1]:
             try:
-                _update_to(cmd, request, market, entry, current, target, report, n)
+                _update_to(cmd, request, market, entry, current, version, report, n)
                 return
             except ContractError as exc:
                 if not exc.code.startswith("ERROR-COMPAT-"):
