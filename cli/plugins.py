@@ -290,11 +290,14 @@ def _update(request: dict[str, Any], cmd: Command) -> Outcome:
     return update(update_request(request), cmd)
 
 
-def _rollback(request: dict[str, Any], cmd: Command) -> Outcome:
-    from domain.marketplace.requests import rollback_request
-    from domain.marketplace.rollback import rollback
+def _rollback_with(params: dict[str, Any]) -> Callable[[dict[str, Any], Command], Outcome]:
+    """rollback, checked against this machine as install is (its request has no intent)."""
+    def handle(request: dict[str, Any], cmd: Command) -> Outcome:
+        from domain.marketplace.requests import rollback_request
+        from domain.marketplace.rollback import rollback
 
-    return rollback(rollback_request(request), cmd)
+        return rollback(rollback_request(request, _intent(params)), cmd)
+    return handle
 
 
 # ---- the commands -----------------------------------------------------------------------
@@ -333,10 +336,11 @@ def update_command(**params: Any) -> int:
 @click.option("--cache-preference", type=click.Choice(["cached-only", "download-if-missing"]),
               default="cached-only", show_default=True)
 @click.option("--confirmation-token", metavar="TOKEN", help="Recorded in the checkpoint.")
+@_intent_options
 @_common
 def rollback_command(**params: Any) -> int:
     """Make an earlier version active again (aliases: rb, revert)."""
-    return _run("rollback", params, _rollback_request, _rollback)
+    return _run("rollback", params, _rollback_request, _rollback_with(params))
 
 
 def invoke_plugins(args: Sequence[str]) -> int:

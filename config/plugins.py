@@ -42,9 +42,13 @@ TELEMETRY_ENV_ALLOWLIST = ("CI", "NODE_ENV", "LANG", "TZ", "TERM", "GITHUB_ACTIO
 
 # Where a test may inject a failure into the install transaction: <point>[:raise|:exit].
 # After the commit point only a crash (:exit) makes sense: an error there would report
-# a failure for an install that took effect.
-FAULT_POINTS = ("promote", "activate", "commit")
-_FAULT = re.compile(r"^((promote|activate)(:(raise|exit))?|commit:exit)$")
+# a failure for an install that took effect. The evict-* points are the steps of a cache
+# eviction (after the commit): journal written, index saved, a folder moved out, a folder
+# half deleted; raised there, the eviction is left for the next command to settle.
+FAULT_POINTS = ("promote", "activate", "commit", "evict-journal", "evict-index",
+                "evict-rename", "evict-delete")
+_FAULT = re.compile(r"^((promote|activate|evict-(journal|index|rename|delete))(:(raise|exit))?"
+                    r"|commit:exit)$")
 
 
 def flag_env_name(flag: str) -> str:
@@ -97,8 +101,9 @@ def _env_flags() -> dict[str, bool]:
 def _test_fault() -> str | None:
     raw = env_str("YELLOW_PLUGINS_TEST_FAULT")
     if raw is not None and not _FAULT.match(raw):
-        raise ConfigError("YELLOW_PLUGINS_TEST_FAULT must be promote or activate with an "
-                          f"optional :raise or :exit, or commit:exit; got {raw!r}")
+        raise ConfigError("YELLOW_PLUGINS_TEST_FAULT must be promote, activate or evict-"
+                          "journal|index|rename|delete with an optional :raise or :exit, or "
+                          f"commit:exit; got {raw!r}")
     return raw
 
 

@@ -6,26 +6,36 @@ marketplace.json (reference format, each plugin extended with `versions`):
             verified, updatedAt, versions: [{version, source, sha256, changelogUrl?}]}]}
 A version's source is a path relative to the marketplace root (an archive or a plugin
 folder) or an http(s) URL of a .tar.gz/.tgz/.zip archive with plugin.json at its root.
+Claude Code's own format (.claude-plugin/marketplace.json with plugins[{name, source}])
+is read too: claude_code.py maps it onto these entries. A changelogUrl that is not an
+absolute URI is dropped, with a warning.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from domain.errors import ContractError
+from domain.marketplace import claude_code
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fetch import Fetcher, is_url
 from domain.marketplace.fsutil import parse_json
 from domain.marketplace.redact import redact_url
-from domain.marketplace.semver import SemverError, Version
+from domain.marketplace.semver import Version
 
 PLUGIN_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 SHA256 = re.compile(r"^(sha256:)?([0-9a-fA-F]{64})$")
 MARKETPLACE_FILE = "marketplace.json"
+CLAUDE_DIR = ".claude-plugin"
+# An absolute URI (RFC 3986): a scheme, then only characters a URI may hold, every % a
+# well-formed escape. What the original's `format: uri` asks of changelogUrl.
+_URI_CHAR = r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})"
+URI = re.compile(rf"^[A-Za-z][A-Za-z0-9+.\-]*:(?:{_URI_CHAR}|\[[0-9A-Fa-f:.]+\])*"
+                 rf"(?:#{_URI_CHAR}*)?$")
 MAX_MARKETPLACE_BYTES = 10 * 1024 * 1024
 ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 
@@ -34,7 +44,7 @@ ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".zip")
 class VersionEntry:
     version: str
     source: str
-    sha256: str  # lower-case hex, no prefix
+    sha256: str | None  # lower-case hex, no prefix; None: a Claude Code folder (no digest)
     changelog_url: str | None = None
 
     @property
@@ -47,6 +57,8 @@ class PluginEntry:
     id: str
     latest: str
     versions: dict[str, VersionEntry]
+    claude: bool = False  # from a Claude Code marketplace: plugin.json is optional
+    problem: str | None = None  # why it cannot be installed (an unsupported source...)
 
     def version(self, wanted: str) -> VersionEntry | None:
         return self.versions.get(self.latest if wanted == "latest" else wanted)
@@ -75,6 +87,7 @@ class Marketplace:
     name: str
     plugins: dict[str, PluginEntry]
     query: str = ""  # the marketplace URL's ?query (a token), passed on to relative sources
+    warnings: tuple[str, ...] = field(default=())  # what was dropped while reading it
 
     @property
     def shown(self) -> str:
@@ -141,17 +154,25 @@ def _where(location: str) -> tuple[str, str, bool, str]:
         bare = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
         query = f"?{parts.query}" if parts.query else ""
         if parts.path.endswith(".json"):
-            return location, urljoin(bare, "."), True, query
+            folder = urljoin(bare, ".")
+            if folder.endswith(f"/{CLAUDE_DIR}/"):  # sources resolve from the root above it
+                folder = urljoin(folder, "..")
+            return location, folder, True, query
         base = bare if bare.endswith("/") else bare + "/"
         return urljoin(base, MARKETPLACE_FILE) + query, base, True, query
     path = Path(location)
     if path.is_file():
-        return str(path), str(path.parent), False, ""
+        return str(path), str(_root_of(path)), False, ""
     for candidate in (path / MARKETPLACE_FILE, path / ".claude-plugin" / MARKETPLACE_FILE):
         if candidate.is_file():
             return str(candidate), str(path), False, ""
     raise plugin_error("ERROR-DISC-002", f"no {MARKETPLACE_FILE} in {location}",
                        {"marketplace": location})
+
+
+def _root_of(json_file: Path) -> Path:
+    """The marketplace root: the folder holding .claude-plugin/, when the file is in it."""
+    return json_file.parent.parent if json_file.parent.name == CLAUDE_DIR else json_file.parent
 
 
 def load_marketplace(location: str, fetcher: Fetcher) -> Marketplace:
@@ -164,11 +185,38 @@ def load_marketplace(location: str, fetcher: Fetcher) -> Marketplace:
     except (ValueError, UnicodeDecodeError) as exc:
         raise plugin_error("ERROR-DISC-002", f"marketplace.json of {shown} is not JSON: {exc}",
                            {"marketplace": shown}) from None
-    plugins = parse_plugins(document, shown)
+    market = Marketplace(location, base, remote, "", {}, query)
+    if claude_code.is_claude_document(document):
+        return replace(market, name=str(document.get("name", "")),
+                       plugins=_claude_plugins(document, market, shown))
+    warnings: list[str] = []
+    plugins = parse_plugins(document, shown, warnings)
     name = ""
     if isinstance(document.get("marketplace"), dict):
         name = str(document["marketplace"].get("name", ""))
-    return Marketplace(location, base, remote, name, plugins, query)
+    return replace(market, name=name, plugins=plugins, warnings=tuple(warnings))
+
+
+def _claude_plugins(document: dict[str, Any], market: Marketplace,
+                    shown: str) -> dict[str, PluginEntry]:
+    def peek(source: str) -> str | None:
+        if market.remote:
+            return None  # a folder cannot be listed over HTTP; the entry's version counts
+        try:
+            ref = market.resolve(source)
+        except ContractError:
+            return None  # installing it will say why
+        return claude_code.manifest_version(Path(ref.location)) if ref.kind == "folder" else None
+
+    def make(name: str, version: str | None, source: str | None,
+             problem: str | None) -> PluginEntry:
+        if problem is not None or version is None or source is None:
+            return PluginEntry(name, "", {}, claude=True, problem=problem)
+        return PluginEntry(name, version, {version: VersionEntry(version, source, None)},
+                           claude=True)
+
+    return claude_code.plugin_entries(
+        document, peek, lambda where, problem: _invalid(shown, where, problem), make)
 
 
 def _invalid(shown: str, where: str, problem: str) -> ContractError:
@@ -176,19 +224,21 @@ def _invalid(shown: str, where: str, problem: str) -> ContractError:
                         f"{problem}", {"marketplace": shown, "at": where, "problem": problem})
 
 
-def parse_plugins(document: Any, shown: str) -> dict[str, PluginEntry]:
+def parse_plugins(document: Any, shown: str,
+                  warnings: list[str] | None = None) -> dict[str, PluginEntry]:
     if not isinstance(document, dict) or not isinstance(document.get("plugins"), list):
         raise _invalid(shown, "/", "an object with a plugins array is required")
     plugins: dict[str, PluginEntry] = {}
     for i, item in enumerate(document["plugins"]):
-        entry = _parse_plugin(item, f"plugins[{i}]", shown)
+        entry = _parse_plugin(item, f"plugins[{i}]", shown,
+                              warnings if warnings is not None else [])
         if entry.id in plugins:
             raise _invalid(shown, f"plugins[{i}].id", f"duplicate id {entry.id}")
         plugins[entry.id] = entry
     return plugins
 
 
-def _parse_plugin(item: Any, where: str, shown: str) -> PluginEntry:
+def _parse_plugin(item: Any, where: str, shown: str, warnings: list[str]) -> PluginEntry:
     if not isinstance(item, dict):
         raise _invalid(shown, where, "a plugin entry must be an object")
     plugin_id, latest = item.get("id"), item.get("version")
@@ -201,7 +251,7 @@ def _parse_plugin(item: Any, where: str, shown: str) -> PluginEntry:
         raise _invalid(shown, f"{where}.versions", "a non-empty array is required")
     versions: dict[str, VersionEntry] = {}
     for j, raw in enumerate(raw_versions):
-        entry = _parse_version(raw, f"{where}.versions[{j}]", shown)
+        entry = _parse_version(raw, f"{where}.versions[{j}]", shown, warnings)
         if entry.version in versions:
             raise _invalid(shown, f"{where}.versions[{j}]", f"duplicate {entry.version}")
         versions[entry.version] = entry
@@ -210,7 +260,7 @@ def _parse_plugin(item: Any, where: str, shown: str) -> PluginEntry:
     return PluginEntry(plugin_id, latest, versions)
 
 
-def _parse_version(raw: Any, where: str, shown: str) -> VersionEntry:
+def _parse_version(raw: Any, where: str, shown: str, warnings: list[str]) -> VersionEntry:
     if not isinstance(raw, dict):
         raise _invalid(shown, where, "a version entry must be an object")
     version, source, sha = raw.get("version"), raw.get("source"), raw.get("sha256")
@@ -222,13 +272,11 @@ def _parse_version(raw: Any, where: str, shown: str) -> VersionEntry:
     if match is None:
         raise _invalid(shown, f"{where}.sha256", "64 hex digits (optionally sha256:) required")
     changelog = raw.get("changelogUrl")
-    return VersionEntry(version, source, match.group(2).lower(),
-                        changelog if isinstance(changelog, str) else None)
+    if changelog is not None and not (isinstance(changelog, str) and URI.match(changelog)):
+        warnings.append(f"{where}.changelogUrl is not an absolute URI; dropped")
+        changelog = None
+    return VersionEntry(version, source, match.group(2).lower(), changelog)
 
 
 def _is_semver(text: str) -> bool:
-    try:
-        Version.parse(text)
-    except SemverError:
-        return False
-    return not text.startswith("v")
+    return claude_code.is_semver(text)

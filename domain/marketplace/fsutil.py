@@ -85,11 +85,15 @@ def tree_size(root: Path) -> int:
 
 
 def tree_digest(root: Path) -> str:
-    """The digest of a plugin folder: what a folder source's sha256 names.
+    """The digest of a plugin folder: what a folder source's sha256 names, and what the
+    cache records of every cached version (its tree digest).
 
-    sha256 over one line per file, sorted by path: "f <path> <sha256>" for a file,
-    "x <path> <sha256>" for an executable one, "l <path> <target>" for a symlink.
-    Folders themselves (and empty ones) do not count.
+    sha256 over one line per file: "f <path> <sha256>" for a file, "x <path> <sha256>"
+    for an executable one, "l <path> <target>" for a symlink, each ending in "\n". The
+    lines are sorted as whole lines (by code point, which is UTF-8 byte order), so the
+    kind letter sorts first: every "f" line, then every "l" line, then every "x" line,
+    each group by path. Digests already recorded in marketplaces and caches were made
+    this way, so the order stays. Folders themselves (and empty ones) do not count.
     """
     lines = []
     for folder, dirs, files in os.walk(root):

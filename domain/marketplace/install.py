@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from domain.marketplace.activation import read_link, target_for
-from domain.marketplace.cache import is_cached, load_index
+from domain.marketplace.cache import USABLE, cache_state, load_index
 from domain.marketplace.catalog import Marketplace
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.flags import FlagSet
@@ -27,24 +27,34 @@ from domain.marketplace.transaction import (
 def plan_for(market: Marketplace, plugin_id: str, version: str, **options: Any) -> InstallPlan:
     """The plan of one marketplace version (ERROR-DISC-001/003 when there is none)."""
     entry = market.plugin(plugin_id)
+    if entry.problem is not None:
+        code = "ERROR-DISC-003" if "no version" in entry.problem else "ERROR-INST-001"
+        raise plugin_error(code, f"{plugin_id} cannot be installed: {entry.problem}",
+                           {"pluginId": plugin_id, "marketplace": market.shown})
     found = entry.version(version)
     if found is None:
         raise plugin_error("ERROR-DISC-003", f"{plugin_id} has no version {version} in the "
                            f"marketplace", {"pluginId": plugin_id, "version": version,
                                             "available": sorted(entry.versions)})
+    if entry.claude and market.remote:
+        raise plugin_error("ERROR-INST-001", f"{plugin_id} is a plugin folder of a Claude Code "
+                           "marketplace read over HTTP, and a folder cannot be fetched over "
+                           "HTTP: use a local copy (a clone) of the marketplace",
+                           {"pluginId": plugin_id, "marketplace": market.shown})
     return InstallPlan(plugin_id=plugin_id, version=found.version, sha256=found.sha256,
                        source=market.resolve(found.source), marketplace=market.shown,
-                       **options)
+                       manifest_optional=entry.claude, **options)
 
 
 def dry_run_warnings(cmd: Command, plan: InstallPlan, flags: FlagSet) -> list[str]:
     """Every check of the install, with no change to the plugin folder."""
     layout = cmd.runtime.layout
-    if not plan.force and is_cached(layout, load_index(layout), plan.plugin_id, plan.version,
-                                    plan.sha256):
+    if not plan.force and cache_state(layout, load_index(layout), plan.plugin_id, plan.version,
+                                      plan.sha256) == USABLE:
         cmd.runtime.metrics.cache_hits += 1
         with cmd.runtime.steps("VALIDATE"):
-            manifest = load_manifest(layout.cache_dir(plan.plugin_id, plan.version))
+            manifest = load_manifest(layout.cache_dir(plan.plugin_id, plan.version),
+                                     expected=(plan.plugin_id, plan.version))
             return check_compatibility(plan, manifest, flags)
     cmd.runtime.metrics.cache_misses += 1
     with tempfile.TemporaryDirectory(prefix="plugins-dry-run-") as work:
@@ -52,11 +62,14 @@ def dry_run_warnings(cmd: Command, plan: InstallPlan, flags: FlagSet) -> list[st
 
 
 def _already_active(cmd: Command, registry: Registry, plan: InstallPlan) -> bool:
+    """Active, linked and intact (a damaged active copy is installed again)."""
     layout = cmd.runtime.layout
     cache_dir = layout.cache_dir(plan.plugin_id, plan.version)
     link = layout.link(plan.plugin_id)
     return (registry.active_version(plan.plugin_id) == plan.version and cache_dir.is_dir()
-            and read_link(link) == target_for(link, cache_dir))
+            and read_link(link) == target_for(link, cache_dir)
+            and cache_state(layout, load_index(layout), plan.plugin_id,
+                            plan.version) == USABLE)
 
 
 def _with_warnings(message: str, warnings: list[str]) -> str:

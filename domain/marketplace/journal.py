@@ -5,7 +5,10 @@ Each install or rollback writes its intent here before each irreversible step:
 then "activating" (the link's previous and new target). The registry write is the
 commit point: a transaction is committed when registry.json names its transactionId.
 `settle` finishes a committed transaction or undoes an uncommitted one; it runs in
-process when a step fails, and at the start of the next command after a crash.
+process when a step fails, and at the start of the next command after a crash. The
+cache index is saved before the journal goes, so a crash in between settles it again
+(settling is idempotent) instead of leaving a cached folder the index does not know.
+An interrupted eviction (eviction.py) leaves a journal here too; recovery settles it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any
 
 from domain.marketplace.activation import swap_link
 from domain.marketplace.cache import CacheIndex, load_index, save_index
+from domain.marketplace.eviction import is_eviction, settle_eviction
 from domain.marketplace.fsutil import atomic_write_json, read_json, remove_path, tree_size
 from domain.marketplace.layout import PluginLayout
 from domain.marketplace.registry import Registry, load_registry
@@ -71,17 +75,21 @@ def _finish(layout: PluginLayout, index: CacheIndex, data: dict[str, Any], now: 
         plugin_id, version = str(data["pluginId"]), str(data["version"])
         index.record(plugin_id, version, path=promoted,
                      size=tree_size(layout.root / promoted), sha256=str(data.get("sha256", "")),
-                     source=str(data.get("source", "")), now=now)
+                     source=str(data.get("source", "")), now=now,
+                     tree=data.get("treeDigest"))
     elif data.get("pluginId") and data.get("version"):
         index.touch(str(data["pluginId"]), str(data["version"]), now)
 
 
 def settle(layout: PluginLayout, data: dict[str, Any], index: CacheIndex, now: str) -> bool:
-    """Finish (committed) or undo (not committed) one transaction; True if committed."""
+    """Finish (committed) or undo (not committed) one transaction; True if committed.
+
+    The index is saved (when finishing) before the journal is removed."""
     tx_dir = layout.tx_dir(str(data["transactionId"]))
     done = committed(load_registry(layout), data)
     if done:
         _finish(layout, index, data, now)
+        save_index(layout, index)
     else:
         _undo(layout, data)
     remove_path(tx_dir)
@@ -101,6 +109,12 @@ def recover(layout: PluginLayout, now: str) -> list[str]:
             data = None
         if not isinstance(data, dict) or "transactionId" not in data:
             remove_path(tx_dir)  # nothing was changed before the journal was written
+            continue
+        if is_eviction(data):
+            if settle_eviction(layout, data, index, load_registry(layout).active_versions()):
+                save_index(layout, index)
+            logger.warning("settled interrupted cache eviction %s", data["transactionId"])
+            settled.append(str(data["transactionId"]))
             continue
         done = settle(layout, data, index, now)
         logger.warning("recovered transaction %s of %s: %s", data["transactionId"],

@@ -2,6 +2,8 @@
 
 Required: name, version, description, author, entrypoints, compatibility, permissions.
 Optional: lifecycle {preInstall, install, postInstall, uninstall: "scripts/<x>.sh|js"}.
+A plugin in Claude Code's own format has .claude-plugin/plugin.json instead (or no
+manifest at all): claude_code.py maps it onto the same Manifest.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class Manifest:
     version: str
     compatibility: Compatibility
     lifecycle: dict[str, str]
+    permissions: tuple[Any, ...] = ()
 
 
 def _bad(problem: str, field: str) -> ContractError:
@@ -46,18 +49,36 @@ def _bad(problem: str, field: str) -> ContractError:
                         {"field": field, "problem": problem})
 
 
-def load_manifest(root: Path) -> Manifest:
-    path = root / MANIFEST_FILE
-    if path.is_symlink() or not path.is_file():
-        raise plugin_error("ERROR-INST-001", "plugin.json is missing from the plugin's root",
-                           {"expected": MANIFEST_FILE})
+def _is_file(path: Path) -> bool:
+    return not path.is_symlink() and path.is_file()
+
+
+def read_manifest_json(path: Path) -> Any:
+    """A manifest file's JSON (ERROR-SCHEMA-004 when too large or not JSON)."""
     if path.stat().st_size > MAX_MANIFEST_BYTES:
         raise _bad(f"larger than {MAX_MANIFEST_BYTES} bytes", "/")
     try:
-        data = parse_json(path.read_text(encoding="utf-8"))
+        return parse_json(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"not JSON ({exc})", "/") from None
-    return parse_manifest(data)
+
+
+def load_manifest(root: Path, *, expected: tuple[str, str] | None = None) -> Manifest:
+    """Our plugin.json at the root; else Claude Code's .claude-plugin/plugin.json; else,
+    when `expected` (name, version) is given, a Claude Code plugin with no manifest."""
+    from domain.marketplace import claude_code
+
+    path = root / MANIFEST_FILE
+    if _is_file(path):
+        return parse_manifest(read_manifest_json(path))
+    claude = root / claude_code.MANIFEST_PATH
+    if _is_file(claude):
+        return claude_code.parse_manifest(read_manifest_json(claude), root, expected)
+    if expected is not None:
+        return claude_code.parse_manifest({"name": expected[0]}, root, expected)
+    raise plugin_error("ERROR-INST-001", "plugin.json is missing from the plugin's root "
+                       f"(and there is no {claude_code.MANIFEST_PATH})",
+                       {"expected": MANIFEST_FILE})
 
 
 def parse_manifest(data: Any) -> Manifest:
@@ -72,8 +93,8 @@ def parse_manifest(data: Any) -> Manifest:
             raise _bad(f"{key} must be {'an object' if kind is dict else kind.__name__}", key)
     if not isinstance(data["author"], str | dict):
         raise _bad("author must be a string or an object", "author")
-    return Manifest(data["name"], data["version"], _compatibility(data["compatibility"]),
-                    _lifecycle(data.get("lifecycle", {})))
+    return Manifest(data["name"], data["version"], compatibility_of(data["compatibility"]),
+                    _lifecycle(data.get("lifecycle", {})), tuple(data["permissions"]))
 
 
 def _version(raw: Any, field: str) -> Version | None:
@@ -103,7 +124,7 @@ def _node_min(raw: Any) -> int | None:
     return int(match.group(1))
 
 
-def _compatibility(raw: dict[str, Any]) -> Compatibility:
+def compatibility_of(raw: dict[str, Any]) -> Compatibility:
     return Compatibility(
         claude_min=_version(raw.get("claudeCodeMin"), "compatibility.claudeCodeMin"),
         claude_max=_version(raw.get("claudeCodeMax"), "compatibility.claudeCodeMax"),

@@ -45,6 +45,15 @@ class RollbackRequest(BaseRequest):
     cache_preference: str = "cached-only"
     confirmation_token: str | None = None
     list_targets: bool = False
+    intent: Intent | None = None  # not in the request: this machine's, for the same checks
+
+
+def canonical_version(text: str) -> str:
+    """1.2.3 as written; "01.2.3" (which the original's ^\\d+\\.\\d+\\.\\d+$ accepts) as 1.2.3."""
+    parts = text.split(".")
+    if len(parts) == 3 and all(p.isascii() and p.isdigit() for p in parts):
+        return ".".join(str(int(p)) for p in parts)
+    return text
 
 
 def _base(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -54,13 +63,15 @@ def _base(raw: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _intent(raw: Mapping[str, Any]) -> Intent:
-    return Intent(node_version=raw["nodeVersion"], os=raw["os"], arch=raw["arch"],
-                  claude_version=raw.get("claudeVersion"))
+    claude = raw.get("claudeVersion")
+    return Intent(node_version=canonical_version(raw["nodeVersion"]), os=raw["os"],
+                  arch=raw["arch"], claude_version=canonical_version(claude) if claude else None)
 
 
 def install_request(raw: Mapping[str, Any]) -> InstallRequest:
     return InstallRequest(**_base(raw), plugin_id=raw["pluginId"],
-                          version=raw.get("version", "latest"), force=bool(raw.get("force")),
+                          version=canonical_version(raw.get("version", "latest")),
+                          force=bool(raw.get("force")),
                           intent=_intent(raw["compatibilityIntent"]),
                           skip_lifecycle=bool(raw.get("skipLifecycle")),
                           consents=tuple(raw.get("lifecycleConsent", ())))
@@ -75,9 +86,12 @@ def update_request(raw: Mapping[str, Any]) -> UpdateRequest:
                          consents=tuple(raw.get("lifecycleConsent", ())))
 
 
-def rollback_request(raw: Mapping[str, Any]) -> RollbackRequest:
+def rollback_request(raw: Mapping[str, Any],
+                     intent: Mapping[str, Any] | None = None) -> RollbackRequest:
+    target = raw.get("targetVersion")
     return RollbackRequest(**_base(raw), plugin_id=raw["pluginId"],
-                           target_version=raw.get("targetVersion"),
+                           target_version=canonical_version(target) if target else None,
                            cache_preference=raw["cachePreference"],
                            confirmation_token=raw.get("confirmationToken"),
-                           list_targets=bool(raw.get("listTargets")))
+                           list_targets=bool(raw.get("listTargets")),
+                           intent=_intent(intent) if intent else None)

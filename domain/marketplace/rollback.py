@@ -1,13 +1,16 @@
 """`rollback`: make an earlier version of an installed plugin active again.
 
-Targets are the versions the plugin's registry history names, newest first. A cached
-target is activated without the network or the marketplace (the cache exists so that
-rollback always works); cachePreference download-if-missing fetches an uncached one
-from the marketplace through the install transaction. The request carries no
-compatibilityIntent, so no compatibility check runs, and no lifecycle consent, so a
-download whose scripts would run (enableLifecycleHooks on) is refused. Every rollback
-leaves a checkpoint: backups/<checkpointId>.json, naming the registry backup taken
-just before it and the confirmation token given.
+Targets are the versions the plugin's registry history names, newest first; any other
+version is refused (ERR-ROLLBACK-002: installing it is install's job). A cached target
+whose files still match their tree digest is activated without the network or the
+marketplace (the cache exists so that rollback always works); cachePreference
+download-if-missing fetches an uncached or damaged one from the marketplace through the
+install transaction. The same compatibility checks as install run, against this
+machine (the request carries no compatibilityIntent: it is detected, as interactive
+install does). The request carries no lifecycle consent, so a download whose scripts
+would run (enableLifecycleHooks on) is refused. Every rollback leaves a checkpoint:
+backups/<checkpointId>.json, naming the registry backup taken just before it and the
+confirmation token given.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from domain.marketplace.cache import CacheIndex, is_cached, load_index
+from domain.marketplace.cache import DAMAGED, USABLE, CacheIndex, cache_state, load_index
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fsutil import atomic_write_json
 from domain.marketplace.install import plan_for
@@ -25,7 +28,7 @@ from domain.marketplace.layout import PluginLayout
 from domain.marketplace.registry import Registry, backup_name, load_registry
 from domain.marketplace.requests import RollbackRequest
 from domain.marketplace.service import Command, Outcome
-from domain.marketplace.transaction import InstallPlan, Transaction, inspect
+from domain.marketplace.transaction import InstallPlan, Transaction, inspect, not_usable
 
 logger = logging.getLogger("conveyor.plugins.rollback")
 
@@ -39,7 +42,7 @@ def targets(layout: PluginLayout, index: CacheIndex, entry: dict[str, Any]) -> l
         version = item["version"]
         if version == entry["version"]:
             continue
-        cached = is_cached(layout, index, entry["pluginId"], version)
+        cached = cache_state(layout, index, entry["pluginId"], version) == USABLE
         target: dict[str, Any] = {"version": version, "cached": cached,
                                   "installedAt": item["installedAt"]}
         if cached:
@@ -73,15 +76,14 @@ def _write_checkpoint(cmd: Command, request: RollbackRequest, from_version: str,
     return ckpt
 
 
-def _plan(cmd: Command, request: RollbackRequest, version: str, cached: bool) -> InstallPlan:
-    if cached:
+def _plan(cmd: Command, request: RollbackRequest, version: str, state: str) -> InstallPlan:
+    if state == USABLE:
         return InstallPlan(plugin_id=request.plugin_id, version=version, sha256=None,
-                           source=None)
+                           source=None, intent=request.intent)
     if request.cache_preference == CACHED_ONLY:
-        raise plugin_error("ERR-CACHE-001", f"{request.plugin_id}@{version} is not in the "
-                           "cache and cachePreference is cached-only",
-                           {"pluginId": request.plugin_id, "version": version})
-    return plan_for(cmd.marketplace(), request.plugin_id, version)
+        raise not_usable(request.plugin_id, version, damaged=state == DAMAGED,
+                         why=" and cachePreference is cached-only")
+    return plan_for(cmd.marketplace(), request.plugin_id, version, intent=request.intent)
 
 
 def _entry(registry: Registry, plugin_id: str) -> dict[str, Any]:
@@ -104,6 +106,12 @@ def _choose(request: RollbackRequest, current: str, options: list[dict[str, Any]
     if request.target_version == current:
         raise plugin_error("ERR-ROLLBACK-002", f"{request.plugin_id}@{current} is already "
                            "active", {"pluginId": request.plugin_id, "version": current})
+    if request.target_version not in {str(o["version"]) for o in options}:
+        raise plugin_error("ERR-ROLLBACK-002", f"{request.plugin_id}@{request.target_version} "
+                           "was never installed, so it is no rollback target (install it "
+                           "instead)", {"pluginId": request.plugin_id,
+                                        "version": request.target_version,
+                                        "availableTargets": options})
     return request.target_version
 
 
@@ -128,8 +136,9 @@ def rollback(request: RollbackRequest, cmd: Command) -> Outcome:
         return Outcome("success", f"{len(options)} rollback target(s) for {request.plugin_id}"
                        f"@{current}", data)
     version = _choose(request, current, options)
-    cached = is_cached(rt.layout, index, request.plugin_id, version)
-    plan = _plan(cmd, request, version, cached)
+    state = cache_state(rt.layout, index, request.plugin_id, version)
+    cached = state == USABLE
+    plan = _plan(cmd, request, version, state)
     data.update(toVersion=version, cacheSource="cached" if cached else "downloaded")
     if cmd.dry_run:
         _dry_run(cmd, plan, cached)

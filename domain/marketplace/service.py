@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from config.plugins import FLAG_DEFAULTS
 from domain.errors import ContractError
 from domain.marketplace.catalog import Marketplace, load_marketplace
 from domain.marketplace.errors import plugin_error
@@ -76,6 +77,14 @@ class Command:
             self._marketplace = load_marketplace(self.marketplace_location,
                                                  self.runtime.fetcher)
         return self._marketplace
+
+    def warnings(self) -> list[str]:
+        """What the request or the marketplace held that was ignored or dropped."""
+        found = [f"unknown flag {name} ignored" for name in self.flag_overrides
+                 if name not in FLAG_DEFAULTS]
+        if self._marketplace is not None:
+            found += self._marketplace.warnings
+        return found
 
     def metrics(self) -> dict[str, Any]:
         rt = self.runtime
@@ -143,5 +152,8 @@ def execute(cmd: Command, body: Callable[[Command], Outcome], *, mutating: bool)
             raise
         raise error from None
     outcome.telemetry = cmd.metrics()
+    warnings = cmd.warnings()
+    if warnings:  # the response has no field for them: the catalog's message carries them
+        outcome.message += f" (warnings: {'; '.join(warnings)})"
     _telemetry(cmd, status=outcome.status, error_code=None, metrics=outcome.telemetry)
     return outcome

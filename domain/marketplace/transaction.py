@@ -5,7 +5,9 @@ tmp/<txId>; the plugin is promoted into cache/<id>/<version> by a rename, activa
 an atomic symlink swap, and committed by the atomic write of registry.json. A failure
 at any step settles the journal, which puts the previous state back: nothing is ever
 half-installed. An install whose version is already cached (same sha256) skips
-straight to ACTIVATE.
+straight to ACTIVATE, once the cached folder is verified against the tree digest recorded
+when it was cached: a damaged copy is fetched again when the plan has a source, and
+refused (ERR-CACHE-001) when it has none; it is never activated.
 """
 
 from __future__ import annotations
@@ -21,10 +23,18 @@ from domain.errors import ContractError
 from domain.marketplace import lifecycle
 from domain.marketplace.activation import read_link, swap_link, target_for
 from domain.marketplace.archive import Limits, copy_folder, extract
-from domain.marketplace.cache import CacheIndex, evict, is_cached, load_index, save_index
+from domain.marketplace.cache import (
+    DAMAGED,
+    USABLE,
+    CacheIndex,
+    cache_state,
+    load_index,
+    save_index,
+)
 from domain.marketplace.catalog import SourceRef
 from domain.marketplace.compat import Intent, blocking, evaluate
 from domain.marketplace.errors import plugin_error
+from domain.marketplace.eviction import evict
 from domain.marketplace.fetch import copy_local
 from domain.marketplace.flags import FlagSet
 from domain.marketplace.fsutil import tree_digest
@@ -43,13 +53,14 @@ POST_SCRIPTS = ("postInstall",)
 class InstallPlan:
     plugin_id: str
     version: str
-    sha256: str | None  # None: any cached copy will do (rollback)
+    sha256: str | None  # None: any cached copy will do (rollback; a Claude Code marketplace)
     source: SourceRef | None  # None: only a cached copy will do
     marketplace: str = ""
     force: bool = False
     skip_lifecycle: bool = False
     consents: Sequence[Mapping[str, str]] = ()
-    intent: Intent | None = None  # None: no compatibility check (rollback has no intent)
+    intent: Intent | None = None  # None: no compatibility check
+    manifest_optional: bool = False  # a Claude Code plugin may come without plugin.json
 
 
 @dataclass
@@ -63,6 +74,7 @@ class InstallResult:
     scripts: list[lifecycle.ScriptRun] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     backup: str | None = None
+    manifest: Manifest | None = None
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,7 @@ class Staged:
     root: Path
     manifest: Manifest
     size: int
+    digest: str  # of the source: the archive's sha256 or the folder's tree digest
 
 
 def _limits(rt: Runtime) -> Limits:
@@ -87,7 +100,7 @@ def _mismatch(plan: InstallPlan, got: str) -> ContractError:
 
 def stage(rt: Runtime, plan: InstallPlan, work: Path) -> Staged:
     """STAGE (fetch and verify) then EXTRACT into work/root; read plugin.json."""
-    assert plan.source is not None and plan.sha256 is not None
+    assert plan.source is not None
     root = work / "root"
     with rt.steps("STAGE"):
         if plan.source.kind == "folder":
@@ -102,19 +115,26 @@ def stage(rt: Runtime, plan: InstallPlan, work: Path) -> Staged:
                 got = copy_local(Path(plan.source.location), archive,
                                  max_bytes=rt.settings.download_max_bytes)
             digest = got.sha256
-        if digest != plan.sha256:
+        # No sha256 (a Claude Code marketplace lists none): the digest taken here is
+        # the one recorded, and the cache verifies against it from now on.
+        if plan.sha256 is not None and digest != plan.sha256:
             raise _mismatch(plan, digest)
     with rt.steps("EXTRACT"):
         if plan.source.kind != "folder":
             size = extract(work / "download", root, _limits(rt))
             (work / "download").unlink()
-        manifest = load_manifest(root)
+        manifest = load_manifest(root, expected=_expected(plan))
         if manifest.name != plan.plugin_id or manifest.version != plan.version:
             raise plugin_error("ERR-INSTALL-001", f"plugin.json says {manifest.name}@"
                                f"{manifest.version}, the marketplace {plan.plugin_id}@"
                                f"{plan.version}", {"manifest": f"{manifest.name}@"
                                                    f"{manifest.version}"})
-    return Staged(root, manifest, size)
+    return Staged(root, manifest, size, digest)
+
+
+def _expected(plan: InstallPlan) -> tuple[str, str] | None:
+    """Name and version for a plugin with no plugin.json (allowed in Claude Code's format)."""
+    return (plan.plugin_id, plan.version) if plan.manifest_optional else None
 
 
 def check_compatibility(plan: InstallPlan, manifest: Manifest, flags: FlagSet) -> list[str]:
@@ -175,6 +195,7 @@ class Transaction:
         self.journal = Journal(rt.layout, tx_id)
         self.cache_dir = rt.layout.cache_dir(plan.plugin_id, plan.version)
         self.link = rt.layout.link(plan.plugin_id)
+        self.sha256 = plan.sha256  # the source digest, once known
 
     def _script_env(self, script_type: str) -> dict[str, str]:
         return {**self.rt.settings.script_env, "YELLOW_PLUGIN_ID": self.plan.plugin_id,
@@ -192,14 +213,20 @@ class Transaction:
 
     def run(self, registry: Registry, index: CacheIndex) -> InstallResult:
         plan = self.plan
-        hit = not plan.force and is_cached(self.layout, index, plan.plugin_id, plan.version,
-                                           plan.sha256)
+        state = "" if plan.force else cache_state(self.layout, index, plan.plugin_id,
+                                                  plan.version, plan.sha256)
+        hit = state == USABLE
         if not hit and plan.source is None:
-            raise plugin_error("ERR-CACHE-001", f"{plan.plugin_id}@{plan.version} is not cached",
-                               {"pluginId": plan.plugin_id, "version": plan.version})
+            raise not_usable(plan.plugin_id, plan.version, damaged=state == DAMAGED)
         result = InstallResult(plan.plugin_id, plan.version,
                                registry.active_version(plan.plugin_id), hit, self.cache_dir,
                                self.link)
+        if state == DAMAGED:
+            result.warnings.append(f"the cached copy of {plan.plugin_id}@{plan.version} was "
+                                   "damaged; it was fetched again")
+        if hit:
+            entry = index.get(plan.plugin_id, plan.version) or {}
+            self.sha256 = self.sha256 or str(entry.get("sha256", ""))
         try:
             self._steps(hit, result)
         except BaseException:
@@ -212,16 +239,18 @@ class Transaction:
         if hit:
             self.rt.metrics.cache_hits += 1
             with self.rt.steps("VALIDATE"):
-                result.warnings = check_compatibility(self.plan,
-                                                      load_manifest(self.cache_dir), self.flags)
+                result.manifest = load_manifest(self.cache_dir, expected=(
+                    self.plan.plugin_id, self.plan.version))  # verified: as installed
+                result.warnings += check_compatibility(self.plan, result.manifest, self.flags)
             scripts: list[lifecycle.Script] = []
         else:
             self.rt.metrics.cache_misses += 1
             self.journal.write(phase=STAGING, pluginId=self.plan.plugin_id,
                                version=self.plan.version)
             staged = stage(self.rt, self.plan, self.journal.folder)
+            self.sha256, result.manifest = staged.digest, staged.manifest
             with self.rt.steps("VALIDATE"):
-                result.warnings = check_compatibility(self.plan, staged.manifest, self.flags)
+                result.warnings += check_compatibility(self.plan, staged.manifest, self.flags)
                 scripts = scripts_to_run(self.plan, staged, self.flags, result.warnings)
             with self.rt.steps("LIFECYCLE_PRE"):
                 self._run_scripts(scripts, PRE_SCRIPTS, staged.root, result)
@@ -233,7 +262,7 @@ class Transaction:
     def _promote(self, staged: Staged) -> None:
         had = self.cache_dir.exists() or self.cache_dir.is_symlink()
         self.journal.write(phase=PROMOTING, promotedPath=self.layout.relative(self.cache_dir),
-                           hadExisting=had, sha256=self.plan.sha256,
+                           hadExisting=had, sha256=self.sha256,
                            source=self.plan.source.shown if self.plan.source else "")
         self.cache_dir.parent.mkdir(parents=True, exist_ok=True)
         if had:
@@ -250,10 +279,12 @@ class Transaction:
         swap_link(self.link, new_target)
         self.rt.faults.hit("activate")
         self._run_scripts(scripts, POST_SCRIPTS, self.cache_dir, result)
-        result.backup = self._commit()
+        if self.journal.data:  # a new copy: its tree digest, as activated, goes to the index
+            self.journal.write(treeDigest=tree_digest(self.cache_dir))
+        result.backup = self._commit(result)
         self.rt.faults.hit("commit")
 
-    def _commit(self) -> str | None:
+    def _commit(self, result: InstallResult) -> str | None:
         """Write registry.json: the commit point."""
         now = self.rt.now()
         registry = load_registry(self.layout)
@@ -261,12 +292,14 @@ class Transaction:
         fields: dict[str, Any] = {
             "cachePath": self.layout.relative(self.cache_dir),
             "linkPath": self.layout.relative(self.link),
-            "sha256": self.plan.sha256 or index_entry.get("sha256", ""),
+            "sha256": self.sha256 or index_entry.get("sha256", ""),
             "source": self.plan.source.shown if self.plan.source else index_entry.get(
                 "source", ""),
         }
         if self.plan.marketplace:
             fields["marketplace"] = self.plan.marketplace
+        if result.manifest is not None:
+            fields["permissions"] = list(result.manifest.permissions)
         registry.activate(self.plan.plugin_id, self.plan.version, tx_id=self.tx_id, now=now,
                           **fields)
         backup = save_registry(self.layout, registry, tx_id=self.tx_id, now=now,
@@ -293,10 +326,22 @@ class Transaction:
                 settle(self.layout, self.journal.data, index, self.rt.now())
             else:
                 index.touch(self.plan.plugin_id, self.plan.version, self.rt.now())
+            save_index(self.layout, index)
             evict(self.layout, index, load_registry(self.layout).active_versions(),
                   keep=self.rt.settings.cache_keep_versions,
-                  max_bytes=self.rt.settings.cache_max_bytes)
-            save_index(self.layout, index)
+                  max_bytes=self.rt.settings.cache_max_bytes, tx_id=self.tx_id,
+                  faults=self.rt.faults)
         except Exception:
             logger.exception("transaction %s committed; its cleanup is left to the next "
                              "command", self.tx_id)
+
+
+def not_usable(plugin_id: str, version: str, *, damaged: bool, why: str = "") -> ContractError:
+    """ERR-CACHE-001: no usable cached copy, and nothing to fetch one from."""
+    if damaged:
+        return plugin_error("ERR-CACHE-001", f"{plugin_id}@{version} is cached but damaged (its "
+                            "files no longer match the tree digest recorded when it was "
+                            f"cached){why}; it was not activated",
+                            {"pluginId": plugin_id, "version": version, "damaged": True})
+    return plugin_error("ERR-CACHE-001", f"{plugin_id}@{version} is not cached{why}",
+                        {"pluginId": plugin_id, "version": version})

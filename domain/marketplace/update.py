@@ -2,8 +2,11 @@
 
 The candidate is the marketplace's latest version or, with a versionConstraint, the
 highest version the range allows; it must be newer than the active one (update never
-downgrades: that is rollback's job). A plugin that cannot be updated is skipped with
-its error code; when some plugins succeed and some are skipped the status is partial.
+downgrades: that is rollback's job). versionConstraint "latest" (the original schema's
+own example) means the newest compatible version: the newer versions are tried newest
+first, and one the host is incompatible with gives way to the next. A plugin that cannot
+be updated is skipped with its error code; when some plugins succeed and some are
+skipped the status is partial.
 """
 
 from __future__ import annotations
@@ -35,8 +38,11 @@ class Report:
                              "errorCode": error.code})
 
 
+LATEST = "latest"
+
+
 def parse_constraint(text: str | None) -> Range | None:
-    if text is None:
+    if text is None or text == LATEST:
         return None
     try:
         return Range.parse(text)
@@ -57,15 +63,43 @@ def _no_match(plugin_id: str, constraint: Range | None) -> ContractError:
                         {"pluginId": plugin_id, "versionConstraint": text})
 
 
+def _newer(entry: PluginEntry, current: str) -> list[Version]:
+    """Every listed version newer than the active one, newest first ("latest")."""
+    return sorted((v for v in entry.sorted_versions() if v > Version.parse(current)),
+                  reverse=True)
+
+
 def _update_one(cmd: Command, request: UpdateRequest, market: Marketplace, plugin_id: str,
                 current: str, constraint: Range | None, report: Report, n: int) -> None:
     entry = market.plugin(plugin_id)
+    if entry.problem is not None:
+        plan_for(market, plugin_id, LATEST)  # raises the entry's problem
+    if request.version_constraint == LATEST:
+        newer = _newer(entry, current)
+        if not newer:
+            report.up_to_date.append(plugin_id)
+            return
+        for version in newer[:-1]:
+            try:
+                _update_to(cmd, request, market, entry, current, version, report, n)
+                return
+            except ContractError as exc:
+                if not exc.code.startswith("ERROR-COMPAT-"):
+                    raise
+        _update_to(cmd, request, market, entry, current, newer[-1], report, n)
+        return
     target = candidate(entry, constraint)
     if target is None:
         raise _no_match(plugin_id, constraint)
     if target <= Version.parse(current):
         report.up_to_date.append(plugin_id)
         return
+    _update_to(cmd, request, market, entry, current, target, report, n)
+
+
+def _update_to(cmd: Command, request: UpdateRequest, market: Marketplace, entry: PluginEntry,
+               current: str, target: Version, report: Report, n: int) -> None:
+    plugin_id = entry.id
     if request.check_only:
         found = entry.versions[str(target)]
         item = {"pluginId": plugin_id, "currentVersion": current, "latestVersion": str(target)}

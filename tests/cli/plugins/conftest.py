@@ -17,6 +17,7 @@ import pytest
 from cli.plugin_schema import check
 from cli.plugins import ALIASES, invoke_plugins
 from domain.marketplace.errors import CODES
+from tests.cli.plugins.original_schemas import problems as original_problems
 from tests.support.plugin_market import Market, standard_market
 
 NODE_VERSION = "20.10.0"
@@ -32,10 +33,14 @@ def command_of(args: tuple[str, ...]) -> str:
 
 
 def assert_response(command: str, response: dict[str, Any], code: int) -> None:
-    """Valid against the command's response schema, and the exit code fits the status."""
+    """Valid against the command's response schema and the original's, and the exit code
+    fits the status."""
     problem = check(command, "response", response)
     assert problem is None, f"response fails {command}.json: {problem.details['context']}\n" \
                             f"{json.dumps(response, indent=2)}"
+    original = original_problems(command, "response", response)
+    assert not original, f"response fails the original {command}.json: {original}\n" \
+                         f"{json.dumps(response, indent=2)}"
     if response["status"] == "error":
         assert code == CODES[response["error"]["code"]].exit_code
     else:

@@ -77,8 +77,8 @@ def test_input_from_file_and_stdin(plugins: PluginsCli, project: Path) -> None:
     (json.dumps({"pluginId": "ok", "compatibilityIntent": {**INTENT, "os": "beos"}}),
      "ERROR-SCHEMA-001", "enum"),
     (json.dumps({"pluginId": "ok", "compatibilityIntent": INTENT,
-                 "flagOverrides": {"enableEverything": True}}),
-     "ERROR-SCHEMA-001", "additionalProperties"),
+                 "flagOverrides": {"enableEverything": "yes"}}),
+     "ERROR-SCHEMA-001", "type"),
 ])
 def test_bad_requests_are_refused_before_any_work(plugins: PluginsCli, plugin_dir: Path,
                                                   stdin: str, code: str,

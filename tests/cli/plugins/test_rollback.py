@@ -43,7 +43,9 @@ def test_rollback_to_the_previous_cached_version_needs_no_marketplace(
     assert data["cacheSource"] == "cached" and data["installState"] == "active"
     assert data["registryDelta"] == {"modified": ["example-plugin"]}
     assert data["flagEvaluations"]["source"] == "config"
-    assert data["flagEvaluations"]["appliedFlags"] == ["enableRollback"]
+    # The same compatibility checks as install ran (against this machine)
+    assert data["flagEvaluations"]["appliedFlags"] == ["enableRollback",
+                                                       "enableCompatibilityChecks"]
     assert call.response["telemetry"]["cacheStatus"] == "hit"
     assert call.response["telemetry"]["bytesDownloaded"] == 0
     assert active_target(plugin_dir, "example-plugin") == "../cache/example-plugin/1.2.3"

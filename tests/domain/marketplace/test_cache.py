@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from domain.marketplace.cache import CacheIndex, evict, eviction_plan, load_index, save_index
+from domain.marketplace.cache import CacheIndex, eviction_plan, load_index
+from domain.marketplace.eviction import evict
+from domain.marketplace.faults import Faults
 from domain.marketplace.layout import PluginLayout
 
 
@@ -47,11 +49,12 @@ def test_evict_removes_folders_and_entries(tmp_path: Path) -> None:
     index = index_of(("a", "1.0.0", 1, "t1"), ("a", "2.0.0", 1, "t2"))
     for version in ("1.0.0", "2.0.0"):
         layout.cache_dir("a", version).mkdir(parents=True)
-    removed = evict(layout, index, {"a": "2.0.0"}, keep=1, max_bytes=100)
+    removed = evict(layout, index, {"a": "2.0.0"}, keep=1, max_bytes=100, tx_id="txn-1",
+                    faults=Faults(None))
     assert removed == [("a", "1.0.0")]
     assert not layout.cache_dir("a", "1.0.0").exists() and layout.cache_dir("a", "2.0.0").exists()
-    save_index(layout, index)
-    assert set(load_index(layout).entries["a"]) == {"2.0.0"}
+    assert set(load_index(layout).entries["a"]) == {"2.0.0"}  # saved by evict, first
+    assert list(layout.tmp.iterdir()) == []
 
 
 def test_unreadable_index_starts_over(tmp_path: Path) -> None:
@@ -59,3 +62,40 @@ def test_unreadable_index_starts_over(tmp_path: Path) -> None:
     layout.cache.mkdir()
     layout.cache_index.write_text("{broken")
     assert load_index(layout).entries == {}
+
+
+def test_tree_digest_sorts_whole_lines_as_documented(tmp_path: Path) -> None:
+    # An independent reference: the lines written out by hand, sorted as whole lines
+    # (kind letter first), so "f b" comes before "x a" although "a" < "b".
+    import hashlib
+    import os
+
+    from domain.marketplace.fsutil import tree_digest
+
+    (tmp_path / "a.sh").write_bytes(b"run")
+    (tmp_path / "a.sh").chmod(0o755)
+    (tmp_path / "b.md").write_bytes(b"doc")
+    os.symlink("b.md", tmp_path / "c")
+    lines = [f"x a.sh {hashlib.sha256(b'run').hexdigest()}\n",
+             f"f b.md {hashlib.sha256(b'doc').hexdigest()}\n", "l c b.md\n"]
+    expected = hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
+    assert "".join(sorted(lines)).startswith("f b.md")
+    assert tree_digest(tmp_path) == expected
+
+
+def test_a_removed_file_makes_a_cached_version_damaged(tmp_path: Path) -> None:
+    from domain.marketplace.cache import DAMAGED, MISSING, USABLE, cache_state
+    from domain.marketplace.fsutil import tree_digest
+
+    layout = PluginLayout(tmp_path)
+    folder = layout.cache_dir("a", "1.0.0")
+    folder.mkdir(parents=True)
+    for name in ("one", "two"):
+        (folder / name).write_text(name)
+    index = CacheIndex()
+    index.record("a", "1.0.0", path="cache/a/1.0.0", size=6, sha256="x", source="s", now="t",
+                 tree=tree_digest(folder))
+    assert cache_state(layout, index, "a", "1.0.0") == USABLE
+    (folder / "two").unlink()
+    assert cache_state(layout, index, "a", "1.0.0") == DAMAGED
+    assert cache_state(layout, index, "a", "2.0.0") == MISSING
