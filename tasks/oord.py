@@ -16,13 +16,13 @@ from typing import Any
 
 from celery import shared_task, signals
 
+from common.backoff import OORD_POLICY
 from config.logs import log_event
 from config.oord import OordSettings, get_oord_settings
 from config.queues import OORD
 from domain.oord.agent import receiver, sender
 from domain.oord.agent.common import DISPATCH_WINDOW_MS, now_ms
 from store import oord as state
-from workers.backoff import OORD_POLICY
 from workers.base_task import PersistedTask
 
 logger = logging.getLogger("conveyor.oord.agent")

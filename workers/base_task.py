@@ -15,12 +15,12 @@ from typing import Any, NoReturn
 from celery import Task
 from celery.exceptions import Retry
 
+from common.backoff import DEFAULT_POLICY, BackoffPolicy
 from config.logs import log_event
 from domain.clock import utc_now
 from domain.errors import ContractError, JobSystemError, TransientError
 from store import job_writes, jobs
 from store.job_schema import CORRELATION_HEADER
-from workers.backoff import DEFAULT_POLICY, BackoffPolicy
 from workers.transient import is_database_outage, is_transient, with_db_retry
 
 logger = logging.getLogger("conveyor.jobs")

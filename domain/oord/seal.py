@@ -23,6 +23,7 @@ from domain.errors import ContractError
 from domain.oord import bundle as layout
 from domain.oord.canonical import b64url, canonical_json
 from domain.oord.compression import SNIFF_BYTES, should_deflate
+from domain.oord.core_original import OriginalCoreSigner
 from domain.oord.errors import (
     INPUT_INVALID,
     INPUT_NOT_FOUND,
@@ -254,13 +255,20 @@ def _seal_into(build: _Build, out: Path, request: SealRequest, files: list[Sourc
     listed = [_write_file(build.writer, item, progress) for item in files]
     root_hex = merkle_root([(f["path"], f["sha256"]) for f in listed])
     root = root_cid(root_hex)
-    manifest = build_manifest(org_id=request.org_id, batch_id=request.batch_id,
-                              created_at_ms=created_at_ms, key_id=signer.key_id,
-                              root_hex=root_hex, files=listed)
-    manifest["signature"] = b64url(signer.sign(signing_payload(manifest)))
-    proof, log = _tl_proof(request.tl_mode, root, open_tl, request.batch_id)
-    snapshot = {k.kid: k for k in signer.public_keys()
-                + (log.public_keys() if log is not None else [])}
+    if isinstance(signer, OriginalCoreSigner):
+        # The original's Core builds, signs and logs the manifest (its time, its log).
+        manifest, proof = signer.seal_manifest(org_id=request.org_id,
+                                               batch_id=request.batch_id, files=listed,
+                                               root_cid=root, tl_mode=request.tl_mode)
+        snapshot = {k.kid: k for k in signer.public_keys()}
+    else:
+        manifest = build_manifest(org_id=request.org_id, batch_id=request.batch_id,
+                                  created_at_ms=created_at_ms, key_id=signer.key_id,
+                                  root_hex=root_hex, files=listed)
+        manifest["signature"] = b64url(signer.sign(signing_payload(manifest)))
+        proof, log = _tl_proof(request.tl_mode, root, open_tl, request.batch_id)
+        snapshot = {k.kid: k for k in signer.public_keys()
+                    + (log.public_keys() if log is not None else [])}
     build.add_json(layout.JWKS_SNAPSHOT, jwks(list(snapshot.values())))
     build.add_json(layout.MANIFEST, manifest)
     build.writer.add_bytes(layout.RECEIPT, layout.receipt_text(manifest, proof).encode(),
@@ -270,6 +278,8 @@ def _seal_into(build: _Build, out: Path, request: SealRequest, files: list[Sourc
     bid = build.finish()
     path = _publish(build, out, layout.bundle_file_name(root, bid), hooks)
     return SealResult(bundle_path=path, bundle_id=bid, merkle_root=root,
-                      org_id=request.org_id, batch_id=request.batch_id, key_id=signer.key_id,
-                      files=len(listed), bytes=sum(f["size_bytes"] for f in listed),
-                      tl_seq=proof["tl_seq"] if proof else None, created_at_ms=created_at_ms)
+                      org_id=request.org_id, batch_id=request.batch_id,
+                      key_id=manifest["key_id"], files=len(listed),
+                      bytes=sum(f["size_bytes"] for f in listed),
+                      tl_seq=proof["tl_seq"] if proof else None,
+                      created_at_ms=manifest["created_at_ms"])

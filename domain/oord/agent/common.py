@@ -94,7 +94,7 @@ def claim_or_wait(role: str, key: str, *, token: str, worker: str,
 
 
 Backoff = Callable[[int], float]
-"""Seconds to wait before the next attempt, given the attempts made (workers/backoff.py)."""
+"""Seconds to wait before the next attempt, given the attempts made (common/backoff.py)."""
 
 
 def schedule_retry(role: str, key: str, *, token: str, attempts: int, exit_code: int,
