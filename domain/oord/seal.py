@@ -27,6 +27,7 @@ from domain.oord.core_original import OriginalCoreSigner
 from domain.oord.errors import (
     INPUT_INVALID,
     INPUT_NOT_FOUND,
+    IO_ERROR,
     TL_UNAVAILABLE,
     env_error,
     io_error,
@@ -127,11 +128,30 @@ def check_request(request: SealRequest) -> tuple[Path, Path]:
     if out == source or source in out.parents:
         raise env_error(INPUT_INVALID, "the output folder must not be inside the input folder",
                         {"input_dir": str(source), "out": str(out)})
+    if os.path.exists(out) and not os.path.isdir(out):  # (os.path: False for a bad name)
+        raise env_error(IO_ERROR, f"cannot create the output folder: {out} is not a "
+                        "folder", {"out": str(out)})
+    return source, out
+
+
+def _make_out(out: Path) -> list[Path]:
+    """Create the output folder (and missing parents); return what was created, deepest first."""
+    missing = [p for p in (out, *out.parents) if not os.path.lexists(p)]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        _remove_empty(missing)
         raise io_error("cannot create the output folder", exc) from None
-    return source, out
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """A failed seal leaves nothing behind: not even the folders it created for --out."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (someone else's) or gone: stop there
 
 
 def _open_source(item: SourceFile) -> BinaryIO:
@@ -231,6 +251,17 @@ def seal(request: SealRequest, *, signer: Signer,
     source, out = check_request(request)
     files = collect_files(source)
     created_at_ms = request.created_at_ms if request.created_at_ms is not None else now_ms()
+    created = _make_out(out)
+    try:
+        return _seal_in(out, request, files, created_at_ms, signer, open_tl, hooks)
+    except BaseException:
+        _remove_empty(created)
+        raise
+
+
+def _seal_in(out: Path, request: SealRequest, files: list[SourceFile], created_at_ms: int,
+             signer: Signer, open_tl: Callable[[], TransparencyLog] | None,
+             hooks: SealHooks) -> SealResult:
     try:
         build = _Build(out)
     except OSError as exc:

@@ -193,6 +193,8 @@ def _attempt(row: dict[str, Any], settings: OordSettings, token: str, lease: Lea
                                                   extract_to=extract_to, progress=progress))
     if report.exit_code == EXIT_OK:
         return _verified(row, token, report, ids, final, extract_to)
+    if final is not None:  # the stage is gone: leave no empty <org>/<batch>/ behind either
+        _remove_empty_parents(final.parent, settings.verified_root)
     if report.exit_code == EXIT_CONTENT:
         return _quarantine(row, settings, token, report)
     return _env_error(row, token, report.summary(), backoff, checks=report)
@@ -273,6 +275,16 @@ def _finish(row: dict[str, Any], token: str, final_state: str, **values: Any) ->
     return {"state": final_state, "bundle": row["name"], "attempts": row["attempts"],
             **{k: v for k, v in values.items() if k in ("verified_path", "quarantine_path",
                                                         "last_error")}}
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    """Remove ``folder`` and its parents up to (not including) ``root`` while empty."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (other bundles of the batch), or gone
+        folder = folder.parent
 
 
 def _unsafe_folders(root: Path, folder: Path) -> str | None:

@@ -258,6 +258,8 @@ def test_a_tampered_bundle_is_quarantined(settings: OordSettings) -> None:
     row = state.get_row(state.RECEIVER, name)
     assert row is not None and (row["state"], row["last_exit_code"]) == ("quarantined", 1)
     assert row["last_error"].startswith("files:")
+    # No empty verified/<org>/<batch>/ is left behind by the discarded extraction
+    assert not (settings.verified_root / "ORG-LOCAL").exists()
 
 
 def _corrupt(bundle: Path) -> None:
