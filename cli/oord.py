@@ -153,7 +153,9 @@ def seal_command(input_dir: Path, out_dir: Path, org_id: str | None, batch_id: s
 # ---- verify ----------------------------------------------------------------------------
 
 @oord.command("verify")
-@click.argument("bundle", type=SafePath(path_type=Path))
+# readable=False: an unreadable bundle is verify's own `archive` error report (exit 2),
+# not click's usage error.
+@click.argument("bundle", type=SafePath(readable=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print every check and its outcome as JSON.")
 @click.option("--strict", is_flag=True,
               help="Require a TL proof, and treat a TL outage as an error (exit 2).")

@@ -16,6 +16,8 @@ class PeriodicJob:
     task: str
     every_s: float
     kwargs: dict[str, Any] = field(default_factory=dict)
+    quiet: bool = False
+    """Record a job row only when a run found work (its task's base is QuietPeriodicTask)."""
 
 
 def periodic_jobs() -> list[PeriodicJob]:
@@ -44,9 +46,9 @@ def _oord_jobs() -> list[PeriodicJob]:
     settings = get_oord_settings()
     return [
         PeriodicJob(name="oord-scan-outgoing", task="tasks.oord.scan_outgoing",
-                    every_s=settings.send_scan_every_s),
+                    every_s=settings.send_scan_every_s, quiet=True),
         PeriodicJob(name="oord-scan-incoming", task="tasks.oord.scan_incoming",
-                    every_s=settings.receive_scan_every_s),
+                    every_s=settings.receive_scan_every_s, quiet=True),
     ]
 
 
@@ -58,7 +60,9 @@ def beat_schedule() -> dict[str, dict[str, Any]]:
             "schedule": job.every_s,
             "kwargs": job.kwargs,
             # A periodic run that could not start within one interval is stale.
-            "options": {"expires": job.every_s},
+            "options": {"expires": job.every_s,
+                        # store.job_schema.QUIET_HEADER (config imports nothing of ours)
+                        **({"headers": {"conveyor_quiet": True}} if job.quiet else {})},
         }
         for job in periodic_jobs()
     }

@@ -9,6 +9,7 @@ from config.env import env_bool, env_choice, env_float, env_int, env_path, env_s
 from config.settings import get_settings
 
 TL_MODES = ("required", "best_effort", "none")
+CORE_APIS = ("conveyor", "original")
 
 GIB = 1024**3
 
@@ -55,6 +56,13 @@ class OordSettings:
     """Zip-bomb limit: uncompressed/compressed size of one entry (above 1 MiB)."""
     test_pause_dir: Path | None
     """Test-only: pause points wait for a release file here (never set in production)."""
+    core_api: str = "conveyor"
+    """Which Core API --core-url speaks: ours (/v1/keys, /v1/sign) or the original's
+    (POST /v1/seal, GET /v1/jwks)."""
+    agent_max_attempts: int = 20
+    """Attempts of one agent job (seal a batch, verify a bundle) before it is `failed`."""
+    agent_backoff_base_s: float = 0.5
+    agent_backoff_cap_s: float = 60.0
 
 
 def load_oord_settings() -> OordSettings:
@@ -80,7 +88,7 @@ def load_oord_settings() -> OordSettings:
         batch_prefix=env_str("OORD_BATCH_PREFIX", "batch") or "batch",
         tl_mode=env_choice("OORD_TL_MODE", "required", TL_MODES),
         core_url=env_str("OORD_CORE_URL"),
-        api_key=env_str("OORD_API_KEY"),
+        api_key=env_str("OORD_API_KEY") or env_str("OORD_CORE_API_KEY"),
         tl_url=env_str("OORD_TL_URL"),
         receiver_strict=env_bool("OORD_RECEIVER_STRICT", False),
         sender_enabled=env_bool("OORD_SENDER_ENABLED", True),
@@ -89,6 +97,10 @@ def load_oord_settings() -> OordSettings:
         max_entries=env_int("OORD_MAX_ENTRIES", 100_000, minimum=5),
         max_ratio=env_float("OORD_MAX_RATIO", 200.0, minimum=1.0),
         test_pause_dir=_optional_path("OORD_TEST_PAUSE_DIR"),
+        core_api=env_choice("OORD_CORE_API", "conveyor", CORE_APIS),
+        agent_max_attempts=env_int("OORD_AGENT_MAX_ATTEMPTS", 20, minimum=1),
+        agent_backoff_base_s=env_float("OORD_AGENT_BACKOFF_BASE_S", 0.5, minimum=0.0),
+        agent_backoff_cap_s=env_float("OORD_AGENT_BACKOFF_CAP_S", 60.0, minimum=0.0),
     )
 
 

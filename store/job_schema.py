@@ -22,3 +22,6 @@ SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"
 
 # Message header carrying the id that ties a job to the command (or request) behind it.
 CORRELATION_HEADER = "conveyor_correlation_id"
+# A message with this header set records its job row only if the job found work
+# (periodic scans: workers/quiet_task.py); the publish hook writes no queued row for it.
+QUIET_HEADER = "conveyor_quiet"

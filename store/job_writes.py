@@ -224,9 +224,12 @@ def _update(job_id: str, url: str | None, values: dict[str, Any], *,
 
 
 def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
-                  url: str | None = None) -> None:
-    _update(job_id, url, {"status": JobStatus.RETRYING.value, "next_retry_at": next_retry_at,
-                          "last_error": error})
+                  exit_code: int | None = None, url: str | None = None) -> None:
+    values: dict[str, Any] = {"status": JobStatus.RETRYING.value,
+                              "next_retry_at": next_retry_at, "last_error": error}
+    if exit_code is not None:  # the failed attempt's exit code, when the task knows one
+        values["last_exit_code"] = exit_code
+    _update(job_id, url, values)
 
 
 def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> None:

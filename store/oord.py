@@ -1,9 +1,11 @@
 """The oord agent's state rows: discovery, claims under a lease, outcomes, retries.
 
 Every state change is one conditional UPDATE (or an insert that ignores a
-conflict), so concurrent scans and workers never both win: a claim succeeds only
-on a row that is due (pending, or retry whose time has come) or whose lease
-expired, and later writes of an attempt succeed only while its claim token holds.
+conflict), so concurrent scans and workers never both win. A row's work is one job
+of the job layer: the scan stamps a pending row with the job id it publishes
+(claim_token), and only that job claims it, attempt after attempt (a retry keeps the
+token; the job layer keeps the schedule); a row whose lease expired may be taken
+over. Later writes of an attempt succeed only while its claim token holds.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from store.models.oord import OordBatch, OordBundle
 
 PENDING, PROCESSING, RETRY = "pending", "processing", "retry"
 SEALED, VERIFIED, QUARANTINED = "sealed", "verified", "quarantined"
+FAILED = "failed"  # the job gave up after its last attempt
 SENDER, RECEIVER = "sender", "receiver"
 
 _TABLES: dict[str, Table] = {
@@ -69,56 +72,75 @@ def known_keys(role: str, url: str | None = None) -> dict[str, str]:
 
 def reopen(role: str, key: str, *, from_state: str, now_ms: int, url: str | None = None,
            **values: Any) -> bool:
-    """Put a finished row back to pending (a quarantined bundle delivered again)."""
+    """Put a finished row back to pending (a quarantined bundle delivered again, a failed
+    batch or bundle changed since): a new job takes it from its first attempt."""
     table = _table(role)
     stmt = (update(table).where(_key(role) == key, table.c.state == from_state)
             .values(state=PENDING, attempts=0, next_retry_at_ms=None, finished_at_ms=None,
+                    claim_token=None, dispatch_until_ms=None,
                     discovered_at_ms=now_ms, updated_at_ms=now_ms, **values))
     with get_engine(url).begin() as conn:
         return bool(conn.execute(stmt).rowcount)
 
 
-def _due(table: Table, now_ms: int) -> Any:
-    """Rows an attempt may start on now: new, retry whose time came, or an expired lease."""
+def _due(table: Table, now_ms: int, token: str) -> Any:
+    """Rows job ``token`` may start an attempt on now: its own (pending or retry), one
+    nobody holds (pending; retry whose time came, left by an earlier version), or one
+    whose lease expired (its worker died)."""
     c = table.c
+    own = or_(c.claim_token.is_(None), c.claim_token == token)
     return or_(
-        c.state == PENDING,
-        and_(c.state == RETRY, or_(c.next_retry_at_ms.is_(None), c.next_retry_at_ms <= now_ms)),
+        and_(c.state == PENDING, own),
+        and_(c.state == RETRY, c.claim_token == token),
+        and_(c.state == RETRY, c.claim_token.is_(None),
+             or_(c.next_retry_at_ms.is_(None), c.next_retry_at_ms <= now_ms)),
         and_(c.state == PROCESSING, or_(c.lease_expires_at_ms.is_(None),
                                         c.lease_expires_at_ms <= now_ms)),
     )
 
 
-def due_keys(role: str, *, now_ms: int, limit: int = 100, url: str | None = None) -> list[str]:
-    """Due rows that no recently published job is already on its way to."""
+def dispatchable_keys(role: str, *, now_ms: int, limit: int = 100,
+                      url: str | None = None) -> list[tuple[str, str | None]]:
+    """(key, job id already stamped) of rows that need a job: pending ones, and retry
+    rows of an earlier version that no job holds. A stamped pending row comes back once
+    its dispatch window passed, so the caller can check that its job exists."""
     table = _table(role)
     c = table.c
-    query = (select(_key(role)).where(_due(table, now_ms))
+    query = (select(_key(role), c.claim_token)
+             .where(or_(c.state == PENDING,
+                        and_(c.state == RETRY, c.claim_token.is_(None),
+                             or_(c.next_retry_at_ms.is_(None), c.next_retry_at_ms <= now_ms))))
              .where(or_(c.dispatch_until_ms.is_(None), c.dispatch_until_ms <= now_ms))
              .order_by(c.discovered_at_ms).limit(limit))
     with get_engine(url).connect() as conn:
-        return list(conn.execute(query).scalars())
+        return [(row[0], row[1]) for row in conn.execute(query)]
 
 
-def mark_dispatched(role: str, key: str, *, now_ms: int, until_ms: int,
-                    url: str | None = None) -> bool:
-    """Note that a job was published for the row (only one scan wins)."""
+def mark_dispatched(role: str, key: str, *, job_id: str, now_ms: int, until_ms: int,
+                    previous: str | None = None, url: str | None = None) -> bool:
+    """Stamp the row with the job published for it (only one scan wins)."""
     table = _table(role)
     c = table.c
-    stmt = (update(table).where(_key(role) == key)
+    holder = c.claim_token.is_(None) if previous is None else c.claim_token == previous
+    stmt = (update(table).where(_key(role) == key, c.state.in_((PENDING, RETRY)), holder)
             .where(or_(c.dispatch_until_ms.is_(None), c.dispatch_until_ms <= now_ms))
-            .values(dispatch_until_ms=until_ms))
+            .values(dispatch_until_ms=until_ms, claim_token=job_id))
     with get_engine(url).begin() as conn:
         return bool(conn.execute(stmt).rowcount)
 
 
 def claim(role: str, key: str, *, token: str, worker: str, now_ms: int, lease_ms: int,
-          url: str | None = None) -> dict[str, Any] | None:
-    """Take the row into `processing` for one attempt (attempts counted now); None if not due."""
+          attempts: int | None = None, url: str | None = None) -> dict[str, Any] | None:
+    """Take the row into `processing` for one attempt; None if it is not this job's now.
+
+    ``attempts``: the job layer's count for this delivery, so the row and the job agree
+    (None: count one more).
+    """
     table = _table(role)
-    stmt = (update(table).where(_key(role) == key).where(_due(table, now_ms))
+    counted = table.c.attempts + 1 if attempts is None else attempts
+    stmt = (update(table).where(_key(role) == key).where(_due(table, now_ms, token))
             .values(state=PROCESSING, claim_token=token, claimed_by=worker,
-                    lease_expires_at_ms=now_ms + lease_ms, attempts=table.c.attempts + 1,
+                    lease_expires_at_ms=now_ms + lease_ms, attempts=counted,
                     dispatch_until_ms=None, updated_at_ms=now_ms))
     with get_engine(url).begin() as conn:
         if not conn.execute(stmt).rowcount:
@@ -161,9 +183,12 @@ def finish(role: str, key: str, *, token: str, state: str, now_ms: int,
 def schedule_retry(role: str, key: str, *, token: str, now_ms: int, next_retry_at_ms: int,
                    exit_code: int, error: str, dispatch_until_ms: int | None = None,
                    url: str | None = None) -> bool:
-    """End an attempt in `retry` with its persisted schedule and the failure."""
+    """End an attempt in `retry` with its persisted schedule and the failure.
+
+    The row keeps its claim token: the next attempt is the same job's, redelivered by
+    the job layer at that time."""
     return update_claimed(role, key, token=token, now_ms=now_ms, url=url, state=RETRY,
-                          claim_token=None, claimed_by=None, lease_expires_at_ms=None,
+                          claimed_by=None, lease_expires_at_ms=None,
                           next_retry_at_ms=next_retry_at_ms, last_exit_code=exit_code,
                           last_error=error[:4000], dispatch_until_ms=dispatch_until_ms)
 

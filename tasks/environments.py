@@ -6,10 +6,10 @@ from typing import Any
 
 from celery import shared_task
 
+from common.backoff import BackoffPolicy
 from config.exam import get_exam_settings
 from domain.errors import TransientError
 from store import jobs
-from workers.backoff import BackoffPolicy
 from workers.base_task import PersistedTask
 
 # One first try and three retries of a failed Kubernetes API call.

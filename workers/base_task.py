@@ -15,12 +15,12 @@ from typing import Any, NoReturn
 from celery import Task
 from celery.exceptions import Retry
 
+from common.backoff import DEFAULT_POLICY, BackoffPolicy
 from config.logs import log_event
 from domain.clock import utc_now
 from domain.errors import ContractError, JobSystemError, TransientError
 from store import job_writes, jobs
 from store.job_schema import CORRELATION_HEADER
-from workers.backoff import DEFAULT_POLICY, BackoffPolicy
 from workers.transient import is_database_outage, is_transient, with_db_retry
 
 logger = logging.getLogger("conveyor.jobs")
@@ -58,6 +58,7 @@ class PersistedTask(Task):  # type: ignore[misc]
             return self._replay_finished(request.id)
         if self.max_attempts is not None and start.attempts > self.max_attempts:
             return self._give_up_redelivered(start.attempts)
+        request.conveyor_attempts = start.attempts  # which attempt this is, for the body
         return self._run_attempt(start.attempts, args, kwargs)
 
     def _bookkeeping(self, write: Callable[[], Any]) -> Any:
@@ -112,11 +113,16 @@ class PersistedTask(Task):  # type: ignore[misc]
                       kind=self.name, attempts=attempts, error=str(exc))
             self._fail(job_id, final, attempts, log=False)
             raise final from exc
-        delay_s = self.backoff.delay_s(attempts)
+        # A task that computed its own delay (and persisted it elsewhere) says so.
+        delay_s = getattr(exc, "retry_in_s", None)
+        if delay_s is None:
+            delay_s = self.backoff.delay_s(attempts)
+        exit_code = exc.exhausted.exit_code \
+            if isinstance(exc, TransientError) and exc.exhausted is not None else None
         next_retry_at = utc_now() + timedelta(seconds=delay_s)
         try:
             with_db_retry(lambda: job_writes.mark_retrying(
-                job_id, next_retry_at=next_retry_at, error=str(exc)))
+                job_id, next_retry_at=next_retry_at, error=str(exc), exit_code=exit_code))
         except Exception as write_error:
             if not is_database_outage(write_error):
                 raise

@@ -7,7 +7,7 @@ from typing import Any
 
 from celery import Celery, signals
 
-from store.job_schema import CORRELATION_HEADER
+from store.job_schema import CORRELATION_HEADER, QUIET_HEADER
 
 logger = logging.getLogger("conveyor.jobs")
 
@@ -19,6 +19,8 @@ def record_published_job(sender: str | None = None, body: Any = None,
     headers = headers or {}
     if headers.get("retries"):
         return  # a retry of a job whose row exists already
+    if headers.get(QUIET_HEADER):
+        return  # a periodic scan: recorded by workers/quiet_task.py only if it found work
     job_id, kind = headers.get("id"), headers.get("task") or sender
     if not job_id or not kind:
         return

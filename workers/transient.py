@@ -8,8 +8,8 @@ from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
 
+from common.backoff import BackoffPolicy
 from domain.errors import ContractError, TransientError
-from workers.backoff import BackoffPolicy
 
 T = TypeVar("T")
 

@@ -1,6 +1,6 @@
 """Reading marketplace files and downloading archives: local paths and http(s) URLs.
 
-Network failures (ERROR-NET-*) are retried with workers.backoff.compute_backoff_s;
+Network failures (ERROR-NET-*) are retried with common.backoff.compute_backoff_s;
 a download is streamed to disk with a size limit and hashed on the way.
 """
 
@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from common.backoff import compute_backoff_s
 from domain.errors import ContractError
 from domain.marketplace.errors import is_retryable, plugin_error
 from domain.marketplace.redact import redact_url
-from workers.backoff import compute_backoff_s
 
 if TYPE_CHECKING:  # urllib.request pulls in http.client and email: only loaded to fetch
     import urllib.request

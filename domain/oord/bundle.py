@@ -22,13 +22,14 @@ _NAME = re.compile(r"oord_bundle_([0-9a-f]{16})_([0-9a-f]{16})\.zip")
 
 
 def bundle_id(entries: Iterable[tuple[str, str]]) -> str:
-    """First 16 hex of sha256 over every entry's name and its content's sha256 (hex).
+    """First 16 hex of sha256 over every entry's name and its content's sha256 (the original's).
 
-    Entries are taken sorted by name; each contributes "<name>\\n<sha256 hex>\\n".
+    Entries (name, sha256 hex) are taken sorted by name; each contributes its UTF-8 name
+    followed by the raw 32 bytes of its digest, with no separators.
     """
     digest = hashlib.sha256()
     for name, sha in sorted(entries):
-        digest.update(name.encode("utf-8") + b"\n" + sha.encode("ascii") + b"\n")
+        digest.update(name.encode("utf-8") + bytes.fromhex(sha))
     return digest.hexdigest()[:16]
 
 

@@ -23,9 +23,11 @@ from domain.errors import ContractError
 from domain.oord import bundle as layout
 from domain.oord.canonical import b64url, canonical_json
 from domain.oord.compression import SNIFF_BYTES, should_deflate
+from domain.oord.core_original import OriginalCoreSigner
 from domain.oord.errors import (
     INPUT_INVALID,
     INPUT_NOT_FOUND,
+    IO_ERROR,
     TL_UNAVAILABLE,
     env_error,
     io_error,
@@ -126,11 +128,30 @@ def check_request(request: SealRequest) -> tuple[Path, Path]:
     if out == source or source in out.parents:
         raise env_error(INPUT_INVALID, "the output folder must not be inside the input folder",
                         {"input_dir": str(source), "out": str(out)})
+    if os.path.exists(out) and not os.path.isdir(out):  # (os.path: False for a bad name)
+        raise env_error(IO_ERROR, f"cannot create the output folder: {out} is not a "
+                        "folder", {"out": str(out)})
+    return source, out
+
+
+def _make_out(out: Path) -> list[Path]:
+    """Create the output folder (and missing parents); return what was created, deepest first."""
+    missing = [p for p in (out, *out.parents) if not os.path.lexists(p)]
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        _remove_empty(missing)
         raise io_error("cannot create the output folder", exc) from None
-    return source, out
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """A failed seal leaves nothing behind: not even the folders it created for --out."""
+    for folder in folders:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (someone else's) or gone: stop there
 
 
 def _open_source(item: SourceFile) -> BinaryIO:
@@ -230,6 +251,17 @@ def seal(request: SealRequest, *, signer: Signer,
     source, out = check_request(request)
     files = collect_files(source)
     created_at_ms = request.created_at_ms if request.created_at_ms is not None else now_ms()
+    created = _make_out(out)
+    try:
+        return _seal_in(out, request, files, created_at_ms, signer, open_tl, hooks)
+    except BaseException:
+        _remove_empty(created)
+        raise
+
+
+def _seal_in(out: Path, request: SealRequest, files: list[SourceFile], created_at_ms: int,
+             signer: Signer, open_tl: Callable[[], TransparencyLog] | None,
+             hooks: SealHooks) -> SealResult:
     try:
         build = _Build(out)
     except OSError as exc:
@@ -254,13 +286,20 @@ def _seal_into(build: _Build, out: Path, request: SealRequest, files: list[Sourc
     listed = [_write_file(build.writer, item, progress) for item in files]
     root_hex = merkle_root([(f["path"], f["sha256"]) for f in listed])
     root = root_cid(root_hex)
-    manifest = build_manifest(org_id=request.org_id, batch_id=request.batch_id,
-                              created_at_ms=created_at_ms, key_id=signer.key_id,
-                              root_hex=root_hex, files=listed)
-    manifest["signature"] = b64url(signer.sign(signing_payload(manifest)))
-    proof, log = _tl_proof(request.tl_mode, root, open_tl, request.batch_id)
-    snapshot = {k.kid: k for k in signer.public_keys()
-                + (log.public_keys() if log is not None else [])}
+    if isinstance(signer, OriginalCoreSigner):
+        # The original's Core builds, signs and logs the manifest (its time, its log).
+        manifest, proof = signer.seal_manifest(org_id=request.org_id,
+                                               batch_id=request.batch_id, files=listed,
+                                               root_cid=root, tl_mode=request.tl_mode)
+        snapshot = {k.kid: k for k in signer.public_keys()}
+    else:
+        manifest = build_manifest(org_id=request.org_id, batch_id=request.batch_id,
+                                  created_at_ms=created_at_ms, key_id=signer.key_id,
+                                  root_hex=root_hex, files=listed)
+        manifest["signature"] = b64url(signer.sign(signing_payload(manifest)))
+        proof, log = _tl_proof(request.tl_mode, root, open_tl, request.batch_id)
+        snapshot = {k.kid: k for k in signer.public_keys()
+                    + (log.public_keys() if log is not None else [])}
     build.add_json(layout.JWKS_SNAPSHOT, jwks(list(snapshot.values())))
     build.add_json(layout.MANIFEST, manifest)
     build.writer.add_bytes(layout.RECEIPT, layout.receipt_text(manifest, proof).encode(),
@@ -270,6 +309,8 @@ def _seal_into(build: _Build, out: Path, request: SealRequest, files: list[Sourc
     bid = build.finish()
     path = _publish(build, out, layout.bundle_file_name(root, bid), hooks)
     return SealResult(bundle_path=path, bundle_id=bid, merkle_root=root,
-                      org_id=request.org_id, batch_id=request.batch_id, key_id=signer.key_id,
-                      files=len(listed), bytes=sum(f["size_bytes"] for f in listed),
-                      tl_seq=proof["tl_seq"] if proof else None, created_at_ms=created_at_ms)
+                      org_id=request.org_id, batch_id=request.batch_id,
+                      key_id=manifest["key_id"], files=len(listed),
+                      bytes=sum(f["size_bytes"] for f in listed),
+                      tl_seq=proof["tl_seq"] if proof else None,
+                      created_at_ms=manifest["created_at_ms"])

@@ -4,9 +4,11 @@ A log entry says "the root <cid> was logged as entry <seq> at <t_log_ms>". The l
 signs the contract's message "seq=<n>|merkle_root=<cid>" (sth_sig) and, after each
 append, a tree head over all its entries: the binary Merkle tree of
 domain/oord/merkle.py whose leaves are sha256("seq=<n>|merkle_root=<cid>|t_log_ms=<t>").
-A proof carries the head at the time of its append and the inclusion path of its
-entry in it, so a verifier checks inclusion offline and the online check asks the
-log whether it still has that entry.
+The original's proof is exactly the six contract fields (proof_version, tl_seq,
+merkle_root, sth_sig, t_log_ms, signer_key_id; its first entry is tl_seq 0). Our log
+adds a tree extension: the head at the time of the append (tree_size, tree_root,
+tree_head_sig) and the entry's inclusion path in it, so a verifier checks inclusion
+offline. A verifier checks the extension when it is present and never requires it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 _FIELDS: dict[str, type] = {
     "proof_version": str, "tl_seq": int, "merkle_root": str, "sth_sig": str, "t_log_ms": int,
-    "signer_key_id": str, "tree_size": int, "tree_root": str, "inclusion_path": list,
-    "tree_head_sig": str,
+    "signer_key_id": str,
+}
+# The tree extension: all four or none.
+_TREE_FIELDS: dict[str, type] = {
+    "tree_size": int, "tree_root": str, "inclusion_path": list, "tree_head_sig": str,
 }
 
 
@@ -58,21 +63,40 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def proof_shape_problem(proof: Any) -> str | None:
-    """What is wrong with a proof's fields, or None."""
-    if not isinstance(proof, dict):
-        return "tl_proof.json is not a JSON object"
-    for key, kind in _FIELDS.items():
+def has_tree(proof: dict[str, Any]) -> bool:
+    """Whether the proof carries the tree extension (checked by proof_shape_problem)."""
+    return "tree_size" in proof
+
+
+def _fields_problem(proof: dict[str, Any], fields: dict[str, type]) -> str | None:
+    for key, kind in fields.items():
         value = proof.get(key)
         if value is None:
             return f"missing field {key!r}"
         if not isinstance(value, kind) or (kind is int and not _is_int(value)):
             return f"field {key!r} has the wrong type"
+    return None
+
+
+def proof_shape_problem(proof: Any) -> str | None:
+    """What is wrong with a proof's fields, or None (tl_seq 0 is an entry like any other)."""
+    if not isinstance(proof, dict):
+        return "tl_proof.json is not a JSON object"
+    problem = _fields_problem(proof, _FIELDS)
+    if problem:
+        return problem
     if proof["proof_version"] != PROOF_VERSION:
         return f"proof_version {proof['proof_version']!r} is not {PROOF_VERSION!r}"
     if not proof["merkle_root"].startswith(CID_PREFIX):
         return "merkle_root is not a cid:sha256 root"
-    if proof["tl_seq"] < 0 or proof["tree_size"] <= proof["tl_seq"]:
+    if proof["tl_seq"] < 0:
+        return "tl_seq must not be negative"
+    if not any(key in proof for key in _TREE_FIELDS):
+        return None
+    problem = _fields_problem(proof, _TREE_FIELDS)
+    if problem:
+        return f"incomplete tree extension: {problem}"
+    if proof["tree_size"] <= proof["tl_seq"]:
         return "tl_seq must lie inside tree_size"
     if not _HEX64.fullmatch(proof["tree_root"]) or not all(
             isinstance(h, str) and _HEX64.fullmatch(h) for h in proof["inclusion_path"]):
@@ -81,7 +105,9 @@ def proof_shape_problem(proof: Any) -> str | None:
 
 
 def inclusion_holds(proof: dict[str, Any]) -> bool:
-    """Whether the proof's entry is included in its tree head (offline check)."""
+    """Whether the proof's entry is included in its tree head (offline; True without one)."""
+    if not has_tree(proof):
+        return True
     leaf = entry_leaf(proof["tl_seq"], proof["merkle_root"], proof["t_log_ms"])
     root = root_from_path(leaf, proof["tl_seq"], proof["tree_size"], proof["inclusion_path"])
     return root is not None and root == proof["tree_root"]
@@ -92,8 +118,10 @@ def signature_problem(proof: dict[str, Any], trusted: TrustedKeys) -> str | None
     key = trusted.get(proof["signer_key_id"])
     if key is None:
         return f"the log's key {proof['signer_key_id']!r} is not in the trusted key set"
-    checks = (("sth_sig", entry_message(proof["tl_seq"], proof["merkle_root"])),
-              ("tree_head_sig", tree_head_message(proof["tree_size"], proof["tree_root"])))
+    checks = [("sth_sig", entry_message(proof["tl_seq"], proof["merkle_root"]))]
+    if has_tree(proof):
+        checks.append(("tree_head_sig",
+                       tree_head_message(proof["tree_size"], proof["tree_root"])))
     for field, message in checks:
         try:
             signature = b64url_decode(proof[field])

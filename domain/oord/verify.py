@@ -33,7 +33,7 @@ from domain.oord.errors import EXIT_CONTENT, EXIT_ENV, EXIT_OK
 from domain.oord.extract import Stage, UnsafePath
 from domain.oord.keys import TrustedKeys, verify_signature
 from domain.oord.manifest import manifest_problem, signing_payload
-from domain.oord.merkle import CID_PREFIX, merkle_root, root_cid
+from domain.oord.merkle import CID_PREFIX, legacy_hex_root, merkle_root, root_cid
 from domain.oord.tl_client import TlOutage, fetch_entry
 
 PASS, FAIL, ERROR, SKIP, WARN = "pass", "fail", "error", "skip", "warn"
@@ -119,6 +119,16 @@ class VerifyReport:
             "tl_seq": (self.tl_proof or {}).get("tl_seq"),
             "checks": [c.as_json(verbose=verbose) for c in self.checks],
         }
+
+
+def _root_mismatch(files: list[dict[str, Any]], claimed: str, computed: str) -> str:
+    legacy = root_cid(legacy_hex_root([(f["path"], f["sha256"]) for f in files]))
+    if legacy == claimed:
+        return (f"the manifest claims {claimed}, computed by the hex rule of Conveyor "
+                "versions before the original's Merkle rule (hashes over hex text, not "
+                f"raw digests); its files give {computed}: seal the folder again with "
+                "this version (docs/oord.md, Compatibility)")
+    return f"the manifest claims {claimed}, its files give {computed}"
 
 
 class _ContentError(Exception):
@@ -276,8 +286,8 @@ class _Verifier:
         computed = root_cid(merkle_root([(f["path"], f["sha256"]) for f in manifest["files"]]))
         claimed = manifest["merkle"]["root_cid"]
         if computed != claimed:
-            self._record("merkle_root", FAIL, f"the manifest claims {claimed}, "
-                         f"its files give {computed}")
+            self._record("merkle_root", FAIL, _root_mismatch(manifest["files"], claimed,
+                                                             computed))
             return
         self._record("merkle_root", PASS, computed)
 
@@ -305,8 +315,12 @@ class _Verifier:
             self._record("tl_proof", FAIL, problem)
             return
         self.report.tl_proof = proof
-        self._record("tl_proof", PASS, f"entry {proof['tl_seq']} of a log of "
-                     f"{proof['tree_size']}, root matches")
+        if tlproof.has_tree(proof):
+            self._record("tl_proof", PASS, f"entry {proof['tl_seq']} of a log of "
+                         f"{proof['tree_size']}, root matches, inclusion holds")
+        else:
+            self._record("tl_proof", PASS, f"entry {proof['tl_seq']}, root matches "
+                         "(no tree extension to check)")
 
     def check_key(self) -> None:
         if not self._needs("key", "manifest"):
@@ -352,7 +366,8 @@ class _Verifier:
         if problem:
             self._record("tl_signature", FAIL, problem)
             return
-        self._record("tl_signature", PASS, "entry and tree head signed by trusted log key "
+        signed = "entry and tree head" if tlproof.has_tree(self.report.tl_proof) else "entry"
+        self._record("tl_signature", PASS, f"{signed} signed by trusted log key "
                      f"{self.report.tl_proof['signer_key_id']!r}")
 
     def check_tl_online(self) -> None:

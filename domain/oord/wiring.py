@@ -17,6 +17,10 @@ def make_signer(settings: OordSettings, *, core_url: str | None = None,
                 api_key: str | None = None) -> Signer:
     """Core's signatures when a Core URL is given, else the local signing key."""
     url = core_url or settings.core_url
+    if url and settings.core_api == "original":
+        from domain.oord.core_original import OriginalCoreSigner
+
+        return OriginalCoreSigner(url, api_key=api_key or settings.api_key)
     if url:
         return CoreSigner(url, api_key=api_key or settings.api_key)
     return LocalSigner(load_private_key(settings.signing_key, "signing key"))

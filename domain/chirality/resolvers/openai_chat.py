@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from common.backoff import compute_backoff_s
 from config.chirality import ChiralitySettings
 from config.redact import MASK, redact_urls
 from domain.chirality.calls import ResolverCall
 from domain.chirality.errors import resolver_error
 from domain.chirality.problem import Problem
 from domain.chirality.resolvers.prompts import messages
-from workers.backoff import compute_backoff_s
 
 logger = logging.getLogger("conveyor.chirality.openai")
 

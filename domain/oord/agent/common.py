@@ -72,15 +72,16 @@ class PausePoint:
             time.sleep(0.02)
 
 
-def claim_or_wait(role: str, key: str, *, token: str, worker: str,
-                  lease_ms: int) -> dict[str, Any] | None:
+def claim_or_wait(role: str, key: str, *, token: str, worker: str, lease_ms: int,
+                  attempts: int | None = None) -> dict[str, Any] | None:
     """Claim the row; a redelivered job whose own earlier delivery died waits out that lease.
 
     The claim token is the job id, so a row processing under our own token means the
     worker that ran this job before is gone (live workers renew their messages, so
     Celery redelivers only a dead worker's job). Its lease still runs: wait it out.
     """
-    row = state.claim(role, key, token=token, worker=worker, now_ms=now_ms(), lease_ms=lease_ms)
+    row = state.claim(role, key, token=token, worker=worker, now_ms=now_ms(), lease_ms=lease_ms,
+                      attempts=attempts)
     if row is not None:
         return row
     current = state.get_row(role, key)
@@ -90,16 +91,22 @@ def claim_or_wait(role: str, key: str, *, token: str, worker: str,
     wait_s = max(0.0, (current["lease_expires_at_ms"] or 0) - now_ms()) / 1000
     log_event(logger, "lease_wait", role=role, key=key, wait_ms=int(wait_s * 1000))
     time.sleep(min(wait_s, lease_ms / 1000) + 0.05)
-    return state.claim(role, key, token=token, worker=worker, now_ms=now_ms(), lease_ms=lease_ms)
+    return state.claim(role, key, token=token, worker=worker, now_ms=now_ms(), lease_ms=lease_ms,
+                       attempts=attempts)
 
 
 Backoff = Callable[[int], float]
-"""Seconds to wait before the next attempt, given the attempts made (workers/backoff.py)."""
+"""Seconds to wait before the next attempt, given the attempts made (common/backoff.py)."""
 
 
 def schedule_retry(role: str, key: str, *, token: str, attempts: int, exit_code: int,
-                   error: str, backoff: Backoff, **fields: Any) -> dict[str, Any]:
-    """Persist the next attempt's time and log it; return the outcome."""
+                   error: str, backoff: Backoff, max_attempts: int | None = None,
+                   **fields: Any) -> dict[str, Any]:
+    """Persist the next attempt's time and log it, or give up after the last attempt;
+    return the outcome."""
+    if max_attempts is not None and attempts >= max_attempts:
+        return give_up(role, key, token=token, attempts=attempts, exit_code=exit_code,
+                       error=error, **fields)
     delay_ms = int(backoff(max(attempts, 1)) * 1000)
     now = now_ms()
     next_at = now + delay_ms
@@ -110,6 +117,17 @@ def schedule_retry(role: str, key: str, *, token: str, attempts: int, exit_code:
               next_retry_in_ms=delay_ms, next_retry_at_ms=next_at, **fields)
     return {"state": state.RETRY, "attempts": attempts, "next_retry_in_ms": delay_ms,
             "next_retry_at_ms": next_at, "last_exit_code": exit_code, "last_error": error}
+
+
+def give_up(role: str, key: str, *, token: str, attempts: int, exit_code: int, error: str,
+            **fields: Any) -> dict[str, Any]:
+    """End the row in `failed`: its job made its last attempt."""
+    state.finish(role, key, token=token, state=state.FAILED, now_ms=now_ms(),
+                 last_exit_code=exit_code, last_error=error[:4000])
+    log_event(logger, "gave_up", level=logging.WARNING, role=role, key=key,
+              attempts=attempts, exit_code=exit_code, error=error, **fields)
+    return {"state": state.FAILED, "attempts": attempts, "last_exit_code": exit_code,
+            "last_error": error}
 
 
 def skipped(role: str, key: str) -> dict[str, Any]:

@@ -63,7 +63,13 @@ def discover_bundles(settings: OordSettings) -> list[str]:
     for entry in entries:
         name = entry.name
         known_state = known.get(name)
-        if known_state not in (None, state.QUARANTINED) or not _candidate(entry, cutoff):
+        if known_state not in (None, state.QUARANTINED, state.FAILED) or \
+                not _candidate(entry, cutoff):
+            continue
+        if known_state == state.FAILED:
+            if _changed_since_failure(name, entry):
+                log_event(logger, "bundle_redelivered", bundle=name, path=entry.path)
+                found.append(name)
             continue
         if known_state == state.QUARANTINED:
             # Its file was moved to quarantine; one with this name now is a new delivery.
@@ -77,6 +83,19 @@ def discover_bundles(settings: OordSettings) -> list[str]:
             log_event(logger, "bundle_ready", bundle=name, path=entry.path)
             found.append(name)
     return found
+
+
+def _changed_since_failure(name: str, entry: os.DirEntry[str]) -> bool:
+    """A bundle that failed for good, replaced since (a new copy): reopen it for a new job."""
+    row = state.get_row(state.RECEIVER, name)
+    if row is None or row["state"] != state.FAILED:
+        return False
+    try:
+        changed = entry.stat(follow_symlinks=False).st_mtime * 1000 > (row["finished_at_ms"] or 0)
+    except OSError:
+        return False
+    return changed and state.reopen(state.RECEIVER, name, from_state=state.FAILED,
+                                    now_ms=now_ms(), last_error=None, last_exit_code=None)
 
 
 def _candidate(entry: os.DirEntry[str], cutoff: float) -> bool:
@@ -113,14 +132,18 @@ def peek_ids(path: Path) -> tuple[str, str] | None:
 
 
 def verify_incoming(name: str, *, settings: OordSettings, token: str, worker: str,
-                    backoff: Backoff) -> dict[str, Any]:
-    """One attempt at a bundle: verified, quarantined, retry (with its schedule) or skipped."""
+                    backoff: Backoff, attempt: int | None = None,
+                    max_attempts: int | None = None) -> dict[str, Any]:
+    """One attempt at a bundle: verified, quarantined, retry (with its schedule), failed
+    (that was attempt ``max_attempts``) or skipped."""
     lease_ms = int(settings.lease_s * 1000)
-    row = claim_or_wait(state.RECEIVER, name, token=token, worker=worker, lease_ms=lease_ms)
+    row = claim_or_wait(state.RECEIVER, name, token=token, worker=worker, lease_ms=lease_ms,
+                        attempts=attempt)
     if row is None:
         return skipped(state.RECEIVER, name)
     log_event(logger, "verify_start", bundle=name, attempts=row["attempts"])
     lease = Lease(state.RECEIVER, name, token, lease_ms)
+    backoff = _Retry(backoff, max_attempts)
     try:
         return _finished_earlier(row, token) or _attempt(row, settings, token, lease, backoff)
     except LeaseLost as exc:
@@ -170,6 +193,8 @@ def _attempt(row: dict[str, Any], settings: OordSettings, token: str, lease: Lea
                                                   extract_to=extract_to, progress=progress))
     if report.exit_code == EXIT_OK:
         return _verified(row, token, report, ids, final, extract_to)
+    if final is not None:  # the stage is gone: leave no empty <org>/<batch>/ behind either
+        _remove_empty_parents(final.parent, settings.verified_root)
     if report.exit_code == EXIT_CONTENT:
         return _quarantine(row, settings, token, report)
     return _env_error(row, token, report.summary(), backoff, checks=report)
@@ -219,6 +244,17 @@ def _quarantine(row: dict[str, Any], settings: OordSettings, token: str,
                    last_error=report.summary()[:4000])
 
 
+class _Retry:
+    """The backoff and the attempt budget, passed along together."""
+
+    def __init__(self, backoff: Backoff, max_attempts: int | None) -> None:
+        self.backoff = backoff
+        self.max_attempts = max_attempts
+
+    def __call__(self, attempts: int) -> float:
+        return self.backoff(attempts)
+
+
 def _env_error(row: dict[str, Any], token: str, error: str, backoff: Backoff,
                checks: VerifyReport | None = None) -> dict[str, Any]:
     log_event(logger, "verify_env_error", level=logging.WARNING, bundle=row["name"],
@@ -227,7 +263,9 @@ def _env_error(row: dict[str, Any], token: str, error: str, backoff: Backoff,
         state.update_claimed(state.RECEIVER, row["name"], token=token, now_ms=now_ms(),
                              checks=_checks(checks))
     return schedule_retry(state.RECEIVER, row["name"], token=token, attempts=row["attempts"],
-                          exit_code=EXIT_ENV, error=error, backoff=backoff, bundle=row["name"])
+                          exit_code=EXIT_ENV, error=error, backoff=backoff,
+                          max_attempts=getattr(backoff, "max_attempts", None),
+                          bundle=row["name"])
 
 
 def _finish(row: dict[str, Any], token: str, final_state: str, **values: Any) -> dict[str, Any]:
@@ -237,6 +275,16 @@ def _finish(row: dict[str, Any], token: str, final_state: str, **values: Any) ->
     return {"state": final_state, "bundle": row["name"], "attempts": row["attempts"],
             **{k: v for k, v in values.items() if k in ("verified_path", "quarantine_path",
                                                         "last_error")}}
+
+
+def _remove_empty_parents(folder: Path, root: Path) -> None:
+    """Remove ``folder`` and its parents up to (not including) ``root`` while empty."""
+    while folder != root and root in folder.parents:
+        try:
+            folder.rmdir()
+        except OSError:
+            return  # not empty (other bundles of the batch), or gone
+        folder = folder.parent
 
 
 def _unsafe_folders(root: Path, folder: Path) -> str | None:

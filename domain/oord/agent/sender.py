@@ -74,9 +74,15 @@ def discover_batches(settings: OordSettings) -> list[str]:
         entries = sorted(listing, key=lambda e: e.name)
     for entry in entries:
         batch_id = _batch_id(settings, entry)
-        if batch_id is None or batch_id in known:
+        if batch_id is None or (batch_id in known and known[batch_id] != state.FAILED):
             continue
         if not _settled(Path(entry.path), settings.settle_seconds, now_s):
+            continue
+        if batch_id in known:
+            if _changed_since_failure(batch_id, Path(entry.path)):
+                log_event(logger, "batch_ready", batch_id=batch_id, path=entry.path,
+                          again=True)
+                found.append(batch_id)
             continue
         values = {"batch_id": batch_id, "name": entry.name, "source_path": entry.path,
                   "org_id": settings.org_id, "created_at_ms": now_ms()}
@@ -84,6 +90,19 @@ def discover_batches(settings: OordSettings) -> list[str]:
             log_event(logger, "batch_ready", batch_id=batch_id, path=entry.path)
             found.append(batch_id)
     return found
+
+
+def _changed_since_failure(batch_id: str, path: Path) -> bool:
+    """A failed batch whose folder changed after it gave up (fixed): reopen it for a new job."""
+    row = state.get_row(state.SENDER, batch_id)
+    if row is None or row["state"] != state.FAILED:
+        return False
+    try:
+        changed = newest_mtime(path) * 1000 > (row["finished_at_ms"] or 0)
+    except OSError:
+        return False
+    return changed and state.reopen(state.SENDER, batch_id, from_state=state.FAILED,
+                                    now_ms=now_ms(), last_error=None, last_exit_code=None)
 
 
 def _batch_id(settings: OordSettings, entry: os.DirEntry[str]) -> str | None:
@@ -105,10 +124,13 @@ def _batch_id(settings: OordSettings, entry: os.DirEntry[str]) -> str | None:
 # ---- one attempt -----------------------------------------------------------------------
 
 def seal_batch(batch_id: str, *, settings: OordSettings, token: str, worker: str,
-               backoff: Backoff) -> dict[str, Any]:
-    """One attempt at sealing a batch: sealed, retry (with its schedule) or skipped."""
+               backoff: Backoff, attempt: int | None = None,
+               max_attempts: int | None = None) -> dict[str, Any]:
+    """One attempt at sealing a batch: sealed, retry (with its schedule), failed (that was
+    attempt ``max_attempts``) or skipped. ``attempt``: the job layer's count of this one."""
     lease_ms = int(settings.lease_s * 1000)
-    row = claim_or_wait(state.SENDER, batch_id, token=token, worker=worker, lease_ms=lease_ms)
+    row = claim_or_wait(state.SENDER, batch_id, token=token, worker=worker, lease_ms=lease_ms,
+                        attempts=attempt)
     if row is None:
         return skipped(state.SENDER, batch_id)
     lease = Lease(state.SENDER, batch_id, token, lease_ms)
@@ -120,11 +142,12 @@ def seal_batch(batch_id: str, *, settings: OordSettings, token: str, worker: str
         log_event(logger, "lease_lost", level=logging.WARNING, batch_id=batch_id, error=str(exc))
         return {"skipped": True, "state": state.PROCESSING, "lease_lost": True}
     except ContractError as err:
-        return _failed(row, token, EXIT_ENV, err.message, backoff)
+        return _failed(row, token, EXIT_ENV, err.message, backoff, max_attempts)
     except Exception as exc:  # a bug or an unexpected failure: logged with its traceback
         logger.error("seal crashed", exc_info=exc,
                      extra={"event": "seal_crashed", "batch_id": batch_id})
-        return _failed(row, token, EXIT_ENV, f"{type(exc).__name__}: {exc}", backoff)
+        return _failed(row, token, EXIT_ENV, f"{type(exc).__name__}: {exc}", backoff,
+                       max_attempts)
     return outcome
 
 
@@ -188,12 +211,12 @@ def _sealed(row: dict[str, Any], token: str, path: Path, name: str,
 
 
 def _failed(row: dict[str, Any], token: str, exit_code: int, error: str,
-            backoff: Callable[[int], float]) -> dict[str, Any]:
+            backoff: Callable[[int], float], max_attempts: int | None) -> dict[str, Any]:
     log_event(logger, "seal_failed", level=logging.WARNING, batch_id=row["batch_id"],
               attempts=row["attempts"], exit_code=exit_code, error=error)
     return schedule_retry(state.SENDER, row["batch_id"], token=token, attempts=row["attempts"],
                           exit_code=exit_code, error=error, backoff=backoff,
-                          batch_id=row["batch_id"])
+                          max_attempts=max_attempts, batch_id=row["batch_id"])
 
 
 # ---- housekeeping ----------------------------------------------------------------------

@@ -136,6 +136,66 @@ def test_seal_through_core(oord: Oord, tmp_path: Path) -> None:
     assert oord("verify", bundle).returncode == 0
 
 
+def test_seal_through_an_original_style_core_and_verify_once_its_keys_are_trusted(
+        oord: Oord, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.support import oord_reference as ref
+
+    source = make_tree(tmp_path / "in", SAMPLE_FILES)
+    monkeypatch.setenv("OORD_CORE_API", "original")
+    monkeypatch.setenv("OORD_CORE_API_KEY", "orig-key")
+    with ref.original_core(api_key="orig-key") as core:
+        # The original's client, emulated: Core seals and logs, the client zips
+        original = ref.seal_like_the_original(core, {"x.txt": b"from the original\n"},
+                                              tmp_path / "orig")
+        monkeypatch.setenv("OORD_CORE_URL", core.url)
+        sealed = oord("seal", "--input-dir", str(source), "--out", str(tmp_path / "out"))
+        assert sealed.returncode == 0, sealed.stderr
+        paths = [(r["method"], r["path"], r["auth"]) for r in core.requests]
+        assert paths == [("GET", "/v1/jwks", "Bearer orig-key"),
+                         ("POST", "/v1/seal", "Bearer orig-key")]
+        ours = json.loads(sealed.stdout)
+        assert ours["key_id"] == "core-sign-1" and ours["tl_seq"] == 1  # the original's log
+        # Before Core's keys are trusted (no trusted set at all: exit 2), it does not verify;
+        # after, both do, online too
+        assert oord("verify", str(original)).returncode == 2
+        jwks = tmp_path / "core.jwks.json"
+        jwks.write_text(json.dumps(core.jwks))
+        assert oord("keys", "trust", str(jwks)).returncode == 0
+        for bundle in (str(original), ours["bundle_path"]):
+            result = oord("verify", bundle, "--json", "--tl-url", core.url)
+            assert result.returncode == 0, result.stdout
+            checks = {c["name"]: c["outcome"] for c in json.loads(result.stdout)["checks"]}
+            assert checks["tl_online"] == "pass" and checks["bundle_name"] == "pass"
+        # and ours verifies with the independent implementation
+        assert ref.verify_bundle(Path(ours["bundle_path"]), core.jwks) == []
+        # A wrong API key is an environment error, and leaves no --out folder
+        monkeypatch.setenv("OORD_CORE_API_KEY", "wrong")
+        refused = oord("seal", "--input-dir", str(source), "--out", str(tmp_path / "o2"))
+        assert refused.returncode == 2 and error_of(refused)["code"] == "CORE_ERROR"
+        assert not (tmp_path / "o2").exists()
+
+
+def test_an_unreadable_bundle_gets_an_archive_error_report_not_a_usage_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As a non-root user a mode-000 file is unreadable; root reads it, so os.access lies."""
+    from click.testing import CliRunner
+
+    from cli.oord import oord as oord_group
+
+    bundle = tmp_path / "locked.zip"
+    bundle.write_bytes(b"PK\x03\x04 not really")
+    real_access = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if str(p) == str(bundle)
+                        else real_access(p, mode, **kw))
+    # (in-process: the command's return value is the exit code run_cli gives the shell)
+    result = CliRunner().invoke(oord_group, ["verify", str(bundle), "--json"],
+                                standalone_mode=False)
+    assert result.return_value == 2 and "USAGE_ERROR" not in result.output, result.output
+    report = json.loads(result.output)
+    assert report["exit_code"] == 2
+    assert report["checks"][0]["name"] == "archive" and report["checks"][0]["outcome"] == "error"
+
+
 # ---- keys between two hosts -------------------------------------------------------------
 
 def test_a_receiver_trusts_a_sender_through_export_and_trust(
@@ -226,7 +286,7 @@ def test_an_interrupted_seal_exits_2_and_leaves_nothing(oord: Oord, tmp_path: Pa
     stdout, stderr = process.communicate(timeout=30)
     assert process.returncode == 2, stderr
     assert json.loads(stderr.strip().splitlines()[-1])["error"]["code"] == "INTERRUPTED"
-    assert stdout == "" and list(out.iterdir()) == []
+    assert stdout == "" and not out.exists()  # not even the --out folder it created
 
 
 def test_keys_trust_from_stdin_that_is_not_utf8_is_a_key_error(

@@ -102,17 +102,44 @@ def test_an_environment_failure_schedules_a_retry_with_backoff(settings: OordSet
     assert (row["state"], row["attempts"], row["last_exit_code"]) == ("retry", 1, 2)
     assert row["next_retry_at_ms"] >= before + 60_000
     assert "output folder" in row["last_error"]
-    # Not due yet: another job is turned away.
+    # The row is this job's: another job is turned away.
     assert _seal(settings, batch_id, token="job-2")["skipped"] is True
-    # Once the environment is fixed and the time has come, the next attempt seals it.
+    # Once the environment is fixed, the job's next delivery seals it.
     settings.outbox_dir.unlink()
     # A write by someone who does not hold the claim changes nothing.
     assert not state.schedule_retry(state.SENDER, batch_id, token="none", now_ms=now_ms(),
                                     next_retry_at_ms=0, exit_code=2, error="x")
     assert state.get_row(state.SENDER, batch_id)["next_retry_at_ms"] > 0  # type: ignore[index]
-    _force_due(batch_id)
-    assert _seal(settings, batch_id, token="job-3")["state"] == "sealed"
+    assert _seal(settings, batch_id, token="job-1")["state"] == "sealed"
     assert state.get_row(state.SENDER, batch_id)["attempts"] == 2  # type: ignore[index]
+
+
+def test_the_last_attempt_gives_up_and_a_fixed_folder_is_taken_again(
+        settings: OordSettings) -> None:
+    batch_id = _batch(settings, "linked")
+    os.symlink("/etc/hostname", settings.watch_dir / "linked" / "link")
+    old = time.time() - 60
+    os.utime(settings.watch_dir / "linked", (old, old))
+    sender.discover_batches(settings)
+    # Attempts 1 and 2 of a budget of 3 retry, the third gives up
+    for attempt in (1, 2):
+        outcome = sender.seal_batch(batch_id, settings=settings, token="job-1", worker="w",
+                                    backoff=NO_WAIT, attempt=attempt, max_attempts=3)
+        assert (outcome["state"], outcome["attempts"]) == ("retry", attempt)
+    outcome = sender.seal_batch(batch_id, settings=settings, token="job-1", worker="w",
+                                backoff=NO_WAIT, attempt=3, max_attempts=3)
+    assert outcome["state"] == "failed" and "symbolic link" in outcome["last_error"]
+    row = state.get_row(state.SENDER, batch_id)
+    assert row is not None and (row["state"], row["attempts"], row["last_exit_code"]) == \
+        ("failed", 3, 2)
+    assert sender.discover_batches(settings) == []  # unchanged: stays failed
+    # When the link is removed (the folder changes), a new job starts from attempt 1
+    (settings.watch_dir / "linked" / "link").unlink()
+    assert sender.discover_batches(settings) == [batch_id]
+    row = state.get_row(state.SENDER, batch_id)
+    assert row is not None and (row["state"], row["attempts"], row["claim_token"]) == \
+        ("pending", 0, None)
+    assert _seal(settings, batch_id, token="job-2")["state"] == "sealed"
 
 
 def _force_due(batch_id: str) -> None:
@@ -169,7 +196,9 @@ def test_an_expired_claim_is_taken_over_and_a_live_one_is_not(settings: OordSett
     assert claimed is not None and claimed["attempts"] == 1
     assert _seal(settings, batch_id, token="other")["skipped"] is True
     _expire_lease(state.SENDER, batch_id)
-    assert batch_id in state.due_keys(state.SENDER, now_ms=now_ms())
+    # (the scan publishes nothing for it: the job layer redelivers a dead worker's job)
+    assert batch_id not in [k for k, _ in state.dispatchable_keys(state.SENDER,
+                                                                  now_ms=now_ms())]
     outcome = _seal(settings, batch_id, token="other")
     assert outcome["state"] == "sealed" and outcome["attempts"] == 2
 
@@ -229,6 +258,8 @@ def test_a_tampered_bundle_is_quarantined(settings: OordSettings) -> None:
     row = state.get_row(state.RECEIVER, name)
     assert row is not None and (row["state"], row["last_exit_code"]) == ("quarantined", 1)
     assert row["last_error"].startswith("files:")
+    # No empty verified/<org>/<batch>/ is left behind by the discarded extraction
+    assert not (settings.verified_root / "ORG-LOCAL").exists()
 
 
 def _corrupt(bundle: Path) -> None:

@@ -9,10 +9,10 @@ from domain.oord.bundle import bundle_file_name, bundle_id, parse_bundle_file_na
 
 def test_bundle_id_known_answer() -> None:
     entries = [("manifest.json", "aa" * 32), ("files/x", "bb" * 32)]
-    # Sorted by name, each entry contributes "<name>\n<sha256 hex>\n"
-    text = f"files/x\n{'bb' * 32}\nmanifest.json\n{'aa' * 32}\n"
-    assert bundle_id(entries) == hashlib.sha256(text.encode()).hexdigest()[:16]
-    assert bundle_id(entries) == "25ea66da4d2cd375"
+    # Sorted by name, each entry contributes its UTF-8 name and the raw 32-byte digest
+    data = b"files/x" + b"\xbb" * 32 + b"manifest.json" + b"\xaa" * 32
+    assert bundle_id(entries) == hashlib.sha256(data).hexdigest()[:16]
+    assert bundle_id(entries) == "9a2d43c180326ba9"
 
 
 def test_bundle_id_ignores_input_order_and_sees_every_byte() -> None:

@@ -92,7 +92,17 @@ def test_symbolic_links_are_refused_and_nothing_is_written(
     request = SealRequest(input_dir=source, out_dir=tmp_path / "out", org_id="ORG",
                           batch_id="b", tl_mode="none")
     assert "symbolic link" in _error(lambda: seal(request, signer=signer)).message
-    assert list((tmp_path / "out").iterdir()) == []
+    assert not (tmp_path / "out").exists()  # not even the --out folder
+
+
+def test_a_failed_seal_removes_the_out_folders_it_created_and_only_those(
+        tmp_path: Path, signer: LocalSigner) -> None:
+    source = make_tree(tmp_path / "in", {"a": b"1"})
+    (tmp_path / "kept").mkdir()
+    request = SealRequest(input_dir=source, out_dir=tmp_path / "kept" / "new" / "out",
+                          org_id="ORG", batch_id="b", tl_mode="required")
+    _error(lambda: seal(request, signer=signer, open_tl=None))  # required, but no log
+    assert (tmp_path / "kept").is_dir() and list((tmp_path / "kept").iterdir()) == []
 
 
 def test_tl_modes(seal_folder: Callable[..., SealResult], tmp_path: Path,

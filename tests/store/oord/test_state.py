@@ -41,8 +41,8 @@ def test_a_live_lease_holds_and_an_expired_one_is_taken_over(db_url: str) -> Non
     assert state.claim(state.SENDER, "batch-a", token="t2", worker="w", now_ms=NOW + 999,
                        lease_ms=1000) is None
     assert state.renew(state.SENDER, "batch-a", token="t1", now_ms=NOW + 900, lease_ms=1000)
-    assert state.due_keys(state.SENDER, now_ms=NOW + 1800) == []
-    assert state.due_keys(state.SENDER, now_ms=NOW + 1900) == ["batch-a"]
+    assert state.claim(state.SENDER, "batch-a", token="t2", worker="w", now_ms=NOW + 1800,
+                       lease_ms=1000) is None
     taken = state.claim(state.SENDER, "batch-a", token="t2", worker="w2", now_ms=NOW + 1900,
                         lease_ms=1000)
     assert taken is not None and taken["attempts"] == 2 and taken["claimed_by"] == "w2"
@@ -53,21 +53,39 @@ def test_a_live_lease_holds_and_an_expired_one_is_taken_over(db_url: str) -> Non
                             now_ms=NOW + 2000)
 
 
-def test_a_retry_is_due_at_its_time_and_dispatched_once(db_url: str) -> None:
+def test_a_pending_row_is_stamped_with_one_job_which_alone_claims_it(db_url: str) -> None:
     state.record_discovered(state.RECEIVER, {"name": "b.zip", "source_path": "/i/b.zip"},
                             now_ms=NOW)
-    state.claim(state.RECEIVER, "b.zip", token="t", worker="w", now_ms=NOW, lease_ms=1000)
+    assert state.dispatchable_keys(state.RECEIVER, now_ms=NOW) == [("b.zip", None)]
+    assert state.mark_dispatched(state.RECEIVER, "b.zip", job_id="j1", now_ms=NOW,
+                                 until_ms=NOW + 9000)
+    assert not state.mark_dispatched(state.RECEIVER, "b.zip", job_id="j2", now_ms=NOW,
+                                     until_ms=NOW + 9000)  # only one scan wins
+    assert state.dispatchable_keys(state.RECEIVER, now_ms=NOW + 100) == []
+    # Once the window passed, the stamped row is offered again, naming its job
+    assert state.dispatchable_keys(state.RECEIVER, now_ms=NOW + 9000) == [("b.zip", "j1")]
+    assert state.claim(state.RECEIVER, "b.zip", token="j2", worker="w", now_ms=NOW,
+                       lease_ms=1000) is None
+    row = state.claim(state.RECEIVER, "b.zip", token="j1", worker="w", now_ms=NOW,
+                      lease_ms=1000, attempts=1)
+    assert row is not None and row["attempts"] == 1
+
+
+def test_a_retry_belongs_to_its_job_whatever_the_time(db_url: str) -> None:
+    state.record_discovered(state.RECEIVER, {"name": "b.zip", "source_path": "/i/b.zip"},
+                            now_ms=NOW)
+    state.claim(state.RECEIVER, "b.zip", token="t", worker="w", now_ms=NOW, lease_ms=1000,
+                attempts=1)
     assert state.schedule_retry(state.RECEIVER, "b.zip", token="t", now_ms=NOW,
                                 next_retry_at_ms=NOW + 500, exit_code=2, error="bad zip")
     row = state.get_row(state.RECEIVER, "b.zip")
     assert row is not None
     assert (row["state"], row["next_retry_at_ms"], row["last_exit_code"], row["last_error"],
-            row["claim_token"]) == ("retry", NOW + 500, 2, "bad zip", None)
-    assert state.due_keys(state.RECEIVER, now_ms=NOW + 499) == []
-    assert state.due_keys(state.RECEIVER, now_ms=NOW + 500) == ["b.zip"]
-    assert state.mark_dispatched(state.RECEIVER, "b.zip", now_ms=NOW + 500, until_ms=NOW + 9000)
-    assert not state.mark_dispatched(state.RECEIVER, "b.zip", now_ms=NOW + 600,
-                                     until_ms=NOW + 9000)
-    assert state.due_keys(state.RECEIVER, now_ms=NOW + 600) == []
+            row["claim_token"]) == ("retry", NOW + 500, 2, "bad zip", "t")
+    assert state.dispatchable_keys(state.RECEIVER, now_ms=NOW + 600) == []  # the job's own
     assert state.claim(state.RECEIVER, "b.zip", token="t2", worker="w", now_ms=NOW + 600,
-                       lease_ms=1000) is not None
+                       lease_ms=1000) is None
+    row = state.claim(state.RECEIVER, "b.zip", token="t", worker="w", now_ms=NOW + 100,
+                      lease_ms=1000, attempts=2)
+    assert row is not None and row["attempts"] == 2
+

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workers.backoff import OORD_POLICY, BackoffPolicy, compute_backoff_s
+from common.backoff import OORD_POLICY, BackoffPolicy, compute_backoff_s
 
 
 def test_doubles_from_base_until_the_cap() -> None:
