@@ -33,6 +33,7 @@ class QueuedJob:
     args: dict[str, Any]
     correlation_id: str | None = None
     max_attempts: int | None = None
+    retry_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ _TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
 # {p} is the driver's placeholder, {j} a placeholder for a JSON value.
 _INSERT_QUEUED = (
     f"INSERT INTO {JOBS_TABLE} (id, kind, queue, args, status, attempts, max_attempts, "
-    "correlation_id, created_at, updated_at) "
+    "correlation_id, retry_of, created_at, updated_at) "
     f"VALUES ({{p}}, {{p}}, {{p}}, {{j}}, '{JobStatus.QUEUED.value}', 0, "
-    "{p}, {p}, {p}, {p}) "
+    "{p}, {p}, {p}, {p}, {p}) "
     "ON CONFLICT (id) DO NOTHING"
 )
 _START_ATTEMPT = (
@@ -154,6 +155,9 @@ class _PostgresDriver(_Driver):
         return value
 
 
+# The public name of a driver connection, for the raw readers of store/.
+Driver = _Driver
+
 _drivers: dict[str, _Driver] = {}
 _drivers_lock = threading.Lock()
 
@@ -182,6 +186,12 @@ def _database_url(url: str | None) -> str:
     return get_settings().effective_database_url
 
 
+def database(url: str | None = None) -> _Driver:
+    """The driver connection for a URL (default: the configured database), for raw reads
+    elsewhere in store/ (job_queries.py, job_metrics.py)."""
+    return _driver(_database_url(url))
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -191,7 +201,8 @@ def record_queued(url: str | None, job: QueuedJob) -> None:
     db = _driver(_database_url(url))
     now = db.moment(_now())
     db.execute(db.sql(_INSERT_QUEUED), (job.id, job.kind, job.queue, db.json(job.args),
-                                        job.max_attempts, job.correlation_id, now, now))
+                                        job.max_attempts, job.correlation_id, job.retry_of,
+                                        now, now))
 
 
 def start_attempt(job_id: str, *, kind: str, queue: str, args: dict[str, Any],
@@ -206,7 +217,8 @@ def start_attempt(job_id: str, *, kind: str, queue: str, args: dict[str, Any],
 
 
 def _update(job_id: str, url: str | None, values: dict[str, Any], *,
-            unless_finished: bool = False) -> None:
+            unless_finished: bool = False) -> bool:
+    """Whether the row was written (False: no such row, or finished and guarded)."""
     db = _driver(_database_url(url))
     values["updated_at"] = _now()
     assignments, params = [], []
@@ -219,22 +231,25 @@ def _update(job_id: str, url: str | None, values: dict[str, Any], *,
             params.append(db.moment(value) if isinstance(value, datetime) else value)
     params.append(job_id)
     guard = f" AND status NOT IN ({_TERMINAL})" if unless_finished else ""
-    db.execute(f"UPDATE {JOBS_TABLE} SET {', '.join(assignments)} "
-               f"WHERE id = {db.placeholder}{guard}", tuple(params))
+    rows = db.execute(f"UPDATE {JOBS_TABLE} SET {', '.join(assignments)} "
+                      f"WHERE id = {db.placeholder}{guard} RETURNING id", tuple(params))
+    return bool(rows)
 
 
 def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
                   url: str | None = None) -> None:
+    # Guarded: a job canceled while its attempt ran stays canceled.
     _update(job_id, url, {"status": JobStatus.RETRYING.value, "next_retry_at": next_retry_at,
-                          "last_error": error})
+                          "last_error": error}, unless_finished=True)
 
 
-def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> None:
+def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> bool:
+    """False when the row had finished already (a duplicate delivery, or a cancel)."""
     # The first outcome stands: a duplicate delivery finishing later (at-least-once
     # delivery runs an idempotent body twice now and then) does not rewrite it.
-    _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
-                          "last_exit_code": 0, "next_retry_at": None,
-                          "finished_at": _now()}, unless_finished=True)
+    return _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
+                                 "last_exit_code": 0, "next_retry_at": None,
+                                 "finished_at": _now()}, unless_finished=True)
 
 
 def mark_failed(job_id: str, *, error: str, exit_code: int | None, result: Any = None,
@@ -257,5 +272,13 @@ def requeue_if_idle(job_id: str, *, idle_since: datetime, reason: str,
     return bool(rows)
 
 
-def set_progress(job_id: str, progress: str, *, url: str | None = None) -> None:
-    _update(job_id, url, {"progress": progress})
+def set_progress(job_id: str, progress: str, *, url: str | None = None) -> bool:
+    """False when the row has finished (or been canceled): the attempt may stop."""
+    return _update(job_id, url, {"progress": progress}, unless_finished=True)
+
+
+def mark_canceled(job_id: str, *, reason: str, url: str | None = None) -> bool:
+    """Cancel an unfinished job; False if it had finished (or been canceled) already."""
+    return _update(job_id, url, {"status": JobStatus.CANCELED.value, "last_error": reason,
+                                 "next_retry_at": None, "finished_at": _now()},
+                   unless_finished=True)
