@@ -11,6 +11,7 @@ import click
 from cli.contract import StandardErrorFormat, run_cli
 from cli.job_options import Seconds, timeout_option
 from cli.jobs_control import COMMANDS as JOB_CONTROL_COMMANDS
+from cli.metrics import metrics_group
 from cli.output import emit_json
 from domain.errors import ContractError
 
@@ -164,6 +165,9 @@ def jobs_reconcile_command(older_than_s: float | None, timeout_s: float) -> None
     job, result = run_job("tasks.sweeps.reconcile_jobs", {"older_than_s": older_than_s},
                           timeout_s=timeout_s)
     emit_json({"job_id": job.job_id, **result}, pretty=True)
+
+
+conveyor.add_command(metrics_group)  # `conveyor metrics [serve]`
 
 
 # ---- database and worker ---------------------------------------------------------------
