@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -81,7 +82,9 @@ def _ensure_folder(path: Path) -> None:
     """The SQLite file's folder, or a clear settings error (a state folder that is a file,
     or not writable) instead of an OSError from deep inside a command."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        # Created 0600 (its -wal and -shm files take its mode): rows carry task arguments.
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     except OSError as exc:
         raise ConfigError(f"cannot create the database folder {path.parent} ({exc.strerror}): "
                           f"check CONVEYOR_HOME or CONVEYOR_DATABASE_URL") from None
