@@ -11,6 +11,7 @@ import click
 from cli.contract import StandardErrorFormat, run_cli
 from cli.job_options import Seconds, timeout_option
 from cli.jobs_control import COMMANDS as JOB_CONTROL_COMMANDS
+from cli.jobs_control import JOB_STATUSES as JOB_STATUSES
 from cli.metrics import metrics_group
 from cli.output import emit_json
 from domain.errors import ContractError

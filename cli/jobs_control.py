@@ -24,6 +24,7 @@ from cli.output import emit_json
 from domain.errors import ContractError, JobSystemError
 from store.job_schema import TERMINAL_STATUSES, JobStatus
 
+JOB_STATUSES = tuple(s.value for s in JobStatus)
 EXIT_NOT_FOUND = 4  # as cli/conveyor.py
 EXIT_CONFLICT = 5
 CANCEL_REASON = "canceled by an operator (conveyor jobs cancel)"
@@ -63,7 +64,7 @@ def _queues() -> tuple[str, ...]:
 
 
 @click.command("list")
-@click.option("--status", type=click.Choice([s.value for s in JobStatus]))
+@click.option("--status", type=click.Choice(JOB_STATUSES))
 @click.option("--kind", metavar="TASK", help="Only jobs of this task name.")
 @click.option("--queue", type=click.Choice(_queues()), help="Only jobs of this queue.")
 @click.option("--since", type=Since(), help="Only jobs created since: 15m, 2h, 7d or a time.")

@@ -22,7 +22,7 @@ from typing import Any
 
 from store.job_schema import JOBS_TABLE, SQLITE_DATETIME_FORMAT, TERMINAL_STATUSES, JobStatus
 from store.schema_stamp import sqlite_is_current
-from store.urls import libpq_url, normalize_url, sqlite_path
+from store.urls import ensure_sqlite_file, libpq_url, normalize_url, sqlite_path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -188,8 +188,22 @@ def _database_url(url: str | None) -> str:
 
 def database(url: str | None = None) -> _Driver:
     """The driver connection for a URL (default: the configured database), for raw reads
-    elsewhere in store/ (job_queries.py, job_metrics.py)."""
-    return _driver(_database_url(url))
+    elsewhere in store/ (job_queries.py, job_metrics.py). A URL neither driver takes is
+    a settings error, as store/engine.py says it for SQLAlchemy."""
+    chosen = normalize_url(_database_url(url))
+    usable = (sqlite_path(chosen) is not None if chosen.startswith("sqlite:")
+              else chosen.startswith("postgresql+psycopg://"))
+    if not usable:
+        from config.env import ConfigError
+        from config.redact import redact_url
+
+        raise ConfigError(f"CONVEYOR_DATABASE_URL is not a database URL Conveyor can use "
+                          f"({redact_url(chosen)}): give sqlite:///path/conveyor.db or "
+                          f"postgresql://...")
+    path = sqlite_path(chosen)
+    if path is not None:
+        ensure_sqlite_file(path)
+    return _driver(chosen)
 
 
 def _now() -> datetime:
