@@ -10,6 +10,9 @@ import click
 
 from cli.contract import StandardErrorFormat, run_cli
 from cli.job_options import Seconds, timeout_option
+from cli.jobs_control import COMMANDS as JOB_CONTROL_COMMANDS
+from cli.jobs_control import JOB_STATUSES as JOB_STATUSES
+from cli.metrics import metrics_group
 from cli.output import emit_json
 from domain.errors import ContractError
 
@@ -25,7 +28,6 @@ ERRORS = StandardErrorFormat(usage_code="INVALID_ARGUMENTS", usage_exit=EXIT_USA
                              system_code="JOB_SYSTEM_UNAVAILABLE", system_exit=EXIT_UNAVAILABLE,
                              internal_code="INTERNAL_ERROR", internal_exit=EXIT_FAILED)
 
-JOB_STATUSES = ("queued", "running", "retrying", "succeeded", "failed")
 # A century: longer than any retention, and a cutoff date that datetime can still hold.
 MAX_PRUNE_DAYS = 36_500
 
@@ -99,27 +101,11 @@ def check_command(queues: tuple[str, ...], timeout_s: float) -> int:
 
 @conveyor.group("jobs")
 def jobs_group() -> None:
-    """Inspect and wait for jobs (they are rows in the jobs table)."""
+    """Inspect, wait for, retry and cancel jobs (they are rows in the jobs table)."""
 
 
-@jobs_group.command("list")
-@click.option("--status", type=click.Choice(JOB_STATUSES))
-@click.option("--kind", metavar="TASK", help="Only jobs of this task name.")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON array.")
-def jobs_list_command(status: str | None, kind: str | None, limit: int, as_json: bool) -> None:
-    """List the most recent jobs, newest first."""
-    from cli.jobs_client import database_reachable
-    from store import jobs
-
-    with database_reachable():
-        rows = jobs.list_jobs(status=status, kind=kind, limit=limit)
-    if as_json:
-        emit_json(rows, pretty=True)
-        return
-    from cli.tables import jobs_table
-
-    click.echo(jobs_table(rows))
+for _command in JOB_CONTROL_COMMANDS:  # list, retry, cancel
+    jobs_group.add_command(_command)
 
 
 def _job_or_not_found(job_id: str) -> dict[str, Any]:
@@ -146,7 +132,8 @@ def jobs_show_command(job_id: str, as_json: bool) -> None:
 @click.argument("job_id")
 @timeout_option(None, "Seconds to wait at most (default: until the job ends).")
 def jobs_wait_command(job_id: str, timeout_s: float | None) -> int:
-    """Wait until a job succeeds or fails; print its row. Exit 0 if it succeeded, else 1."""
+    """Wait until a job succeeds, fails or is canceled; print its row. Exit 0 if it
+    succeeded, else 1. On a terminal, stderr shows its status and progress meanwhile."""
     from cli.job_watch import wait_for_row
 
     row = wait_for_row(_job_or_not_found(job_id), timeout_s=timeout_s)
@@ -179,6 +166,9 @@ def jobs_reconcile_command(older_than_s: float | None, timeout_s: float) -> None
     job, result = run_job("tasks.sweeps.reconcile_jobs", {"older_than_s": older_than_s},
                           timeout_s=timeout_s)
     emit_json({"job_id": job.job_id, **result}, pretty=True)
+
+
+conveyor.add_command(metrics_group)  # `conveyor metrics [serve]`
 
 
 # ---- database and worker ---------------------------------------------------------------

@@ -3,22 +3,41 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from domain.errors import JobSystemError
 from store.job_schema import TERMINAL_STATUSES
+
+if TYPE_CHECKING:
+    from cli.jobs_client import ProgressLine
 
 POLL_MAX_S = 0.25
 
 
 def wait_for_row(row: dict[str, Any], *, timeout_s: float | None) -> dict[str, Any]:
     """Poll the row until its status is terminal; a missing worker or the timeout ends it."""
+    from cli.jobs_client import ProgressLine
+    from cli.output import stderr_is_terminal
+
+    # On a terminal, stderr shows the row's status and progress as they change.
+    progress = ProgressLine() if stderr_is_terminal() else None
+    try:
+        return _follow(row, timeout_s=timeout_s, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+
+
+def _follow(row: dict[str, Any], *, timeout_s: float | None,
+            progress: ProgressLine | None) -> dict[str, Any]:
     from cli.jobs_client import JobClient, read_job_row
 
     client: JobClient | None = None
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     delay, no_consumer_since = 0.01, None
     while row["status"] not in TERMINAL_STATUSES:
+        if progress is not None:
+            progress.show(row)
         now = time.monotonic()
         if deadline is not None and now >= deadline:
             raise JobSystemError("wait_timeout", f"job {row['id']} did not finish within "

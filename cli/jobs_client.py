@@ -279,6 +279,7 @@ class JobClient:
         return done, value
 
     def _poll(self, job: SubmittedJob, deadline: float | None) -> tuple[bool, Any]:
+        from celery.exceptions import TaskRevokedError
         from celery.exceptions import TimeoutError as CeleryTimeout
 
         slice_s = 0.25
@@ -289,6 +290,10 @@ class JobClient:
                                    propagate=True, disable_sync_subtasks=False)
         except CeleryTimeout:
             return False, None
+        except TaskRevokedError:
+            from store.jobs import job_canceled
+
+            raise job_canceled(job.job_id) from None
         except (ContractError, JobSystemError):
             raise
         except (ConnectionError, OSError) as exc:
@@ -314,11 +319,16 @@ class ProgressLine:
             return
         self._next_read = now + 0.5
         _, row = read_job_row(job.job_id)
-        if row is None:
-            return
-        text = f"[{job.job_id[:8]}] {row['status']}"
+        if row is not None:
+            self.show(row)
+
+    def show(self, row: dict[str, Any]) -> None:
+        """Show this row's status and progress, if they changed since last shown."""
+        from cli.output import printable
+
+        text = printable(f"[{row['id'][:8]}] {row['status']}")
         if row.get("progress"):
-            text += f": {row['progress']}"
+            text += f": {printable(row['progress'])}"
         if text != self._last_shown:
             sys.stderr.write(f"\r\033[K{text}")
             sys.stderr.flush()

@@ -54,6 +54,14 @@ class Settings:
     embedded_concurrency: int
     extra_task_modules: tuple[str, ...]
     stack_worker_concurrency: int
+    log_max_bytes: int
+    """A log file is rotated once it would grow past this size."""
+    log_backups: int
+    """Rotated log files kept (name.log.1 ... name.log.N)."""
+    log_file: Path | None
+    """Where a worker or beat writes its log records (set by `conveyor up`); else stderr."""
+    http_log_level: str
+    """Level of the HTTP client libraries (openai, httpx, httpcore, urllib3, kubernetes)."""
 
     @property
     def default_database_url(self) -> str:
@@ -87,6 +95,10 @@ def load_settings() -> Settings:
         embedded_concurrency=env_int("CONVEYOR_EMBEDDED_CONCURRENCY", 4, minimum=1),
         extra_task_modules=env_list("CONVEYOR_EXTRA_TASK_MODULES"),
         stack_worker_concurrency=env_int("CONVEYOR_STACK_CONCURRENCY", 4, minimum=1),
+        log_max_bytes=env_int("CONVEYOR_LOG_MAX_BYTES", 10 * 1024 * 1024, minimum=1024),
+        log_backups=env_int("CONVEYOR_LOG_BACKUPS", 5, minimum=1),
+        log_file=env_path("CONVEYOR_LOG_FILE", Path()) if env_str("CONVEYOR_LOG_FILE") else None,
+        http_log_level=env_choice("CONVEYOR_HTTP_LOG_LEVEL", "warning", LOG_LEVELS),
     )
 
 

@@ -18,7 +18,7 @@ from config.env import ConfigError
 from config.redact import redact_url
 from config.settings import get_settings
 from store.schema_stamp import sqlite_is_current
-from store.urls import is_sqlite, normalize_url, sqlite_path
+from store.urls import ensure_sqlite_file, is_sqlite, normalize_url, sqlite_path
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 
@@ -78,13 +78,7 @@ def _create_engine(url: str) -> Engine:
 
 
 def _ensure_folder(path: Path) -> None:
-    """The SQLite file's folder, or a clear settings error (a state folder that is a file,
-    or not writable) instead of an OSError from deep inside a command."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot create the database folder {path.parent} ({exc.strerror}): "
-                          f"check CONVEYOR_HOME or CONVEYOR_DATABASE_URL") from None
+    ensure_sqlite_file(path)
 
 
 def database_url() -> str:

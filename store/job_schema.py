@@ -13,9 +13,11 @@ class JobStatus(StrEnum):
     RETRYING = "retrying"
     SUCCEEDED = "succeeded"
     FAILED = "failed"
+    CANCELED = "canceled"
+    """Stopped by an operator (`conveyor jobs cancel`): never run again, never requeued."""
 
 
-TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED})
+TERMINAL_STATUSES = frozenset({JobStatus.SUCCEEDED, JobStatus.FAILED, JobStatus.CANCELED})
 
 # SQLAlchemy's SQLite dialect stores DateTime as this text; raw writers must match it.
 SQLITE_DATETIME_FORMAT = "%Y-%m-%d %H:%M:%S.%f"

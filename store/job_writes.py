@@ -22,7 +22,7 @@ from typing import Any
 
 from store.job_schema import JOBS_TABLE, SQLITE_DATETIME_FORMAT, TERMINAL_STATUSES, JobStatus
 from store.schema_stamp import sqlite_is_current
-from store.urls import libpq_url, normalize_url, sqlite_path
+from store.urls import ensure_sqlite_file, libpq_url, normalize_url, sqlite_path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,6 +33,7 @@ class QueuedJob:
     args: dict[str, Any]
     correlation_id: str | None = None
     max_attempts: int | None = None
+    retry_of: str | None = None
 
 
 @dataclass(frozen=True)
@@ -52,9 +53,9 @@ _TERMINAL = ", ".join(f"'{s.value}'" for s in sorted(TERMINAL_STATUSES))
 # {p} is the driver's placeholder, {j} a placeholder for a JSON value.
 _INSERT_QUEUED = (
     f"INSERT INTO {JOBS_TABLE} (id, kind, queue, args, status, attempts, max_attempts, "
-    "correlation_id, created_at, updated_at) "
+    "correlation_id, retry_of, created_at, updated_at) "
     f"VALUES ({{p}}, {{p}}, {{p}}, {{j}}, '{JobStatus.QUEUED.value}', 0, "
-    "{p}, {p}, {p}, {p}) "
+    "{p}, {p}, {p}, {p}, {p}) "
     "ON CONFLICT (id) DO NOTHING"
 )
 _START_ATTEMPT = (
@@ -154,6 +155,9 @@ class _PostgresDriver(_Driver):
         return value
 
 
+# The public name of a driver connection, for the raw readers of store/.
+Driver = _Driver
+
 _drivers: dict[str, _Driver] = {}
 _drivers_lock = threading.Lock()
 
@@ -182,6 +186,26 @@ def _database_url(url: str | None) -> str:
     return get_settings().effective_database_url
 
 
+def database(url: str | None = None) -> _Driver:
+    """The driver connection for a URL (default: the configured database), for raw reads
+    elsewhere in store/ (job_queries.py, job_metrics.py). A URL neither driver takes is
+    a settings error, as store/engine.py says it for SQLAlchemy."""
+    chosen = normalize_url(_database_url(url))
+    usable = (sqlite_path(chosen) is not None if chosen.startswith("sqlite:")
+              else chosen.startswith("postgresql+psycopg://"))
+    if not usable:
+        from config.env import ConfigError
+        from config.redact import redact_url
+
+        raise ConfigError(f"CONVEYOR_DATABASE_URL is not a database URL Conveyor can use "
+                          f"({redact_url(chosen)}): give sqlite:///path/conveyor.db or "
+                          f"postgresql://...")
+    path = sqlite_path(chosen)
+    if path is not None:
+        ensure_sqlite_file(path)
+    return _driver(chosen)
+
+
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -191,7 +215,8 @@ def record_queued(url: str | None, job: QueuedJob) -> None:
     db = _driver(_database_url(url))
     now = db.moment(_now())
     db.execute(db.sql(_INSERT_QUEUED), (job.id, job.kind, job.queue, db.json(job.args),
-                                        job.max_attempts, job.correlation_id, now, now))
+                                        job.max_attempts, job.correlation_id, job.retry_of,
+                                        now, now))
 
 
 def start_attempt(job_id: str, *, kind: str, queue: str, args: dict[str, Any],
@@ -206,7 +231,8 @@ def start_attempt(job_id: str, *, kind: str, queue: str, args: dict[str, Any],
 
 
 def _update(job_id: str, url: str | None, values: dict[str, Any], *,
-            unless_finished: bool = False) -> None:
+            unless_finished: bool = False) -> bool:
+    """Whether the row was written (False: no such row, or finished and guarded)."""
     db = _driver(_database_url(url))
     values["updated_at"] = _now()
     assignments, params = [], []
@@ -219,8 +245,9 @@ def _update(job_id: str, url: str | None, values: dict[str, Any], *,
             params.append(db.moment(value) if isinstance(value, datetime) else value)
     params.append(job_id)
     guard = f" AND status NOT IN ({_TERMINAL})" if unless_finished else ""
-    db.execute(f"UPDATE {JOBS_TABLE} SET {', '.join(assignments)} "
-               f"WHERE id = {db.placeholder}{guard}", tuple(params))
+    rows = db.execute(f"UPDATE {JOBS_TABLE} SET {', '.join(assignments)} "
+                      f"WHERE id = {db.placeholder}{guard} RETURNING id", tuple(params))
+    return bool(rows)
 
 
 def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
@@ -229,15 +256,17 @@ def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
                               "next_retry_at": next_retry_at, "last_error": error}
     if exit_code is not None:  # the failed attempt's exit code, when the task knows one
         values["last_exit_code"] = exit_code
-    _update(job_id, url, values)
+    # Guarded: a job canceled while its attempt ran stays canceled.
+    _update(job_id, url, values, unless_finished=True)
 
 
-def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> None:
+def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> bool:
+    """False when the row had finished already (a duplicate delivery, or a cancel)."""
     # The first outcome stands: a duplicate delivery finishing later (at-least-once
     # delivery runs an idempotent body twice now and then) does not rewrite it.
-    _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
-                          "last_exit_code": 0, "next_retry_at": None,
-                          "finished_at": _now()}, unless_finished=True)
+    return _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
+                                 "last_exit_code": 0, "next_retry_at": None,
+                                 "finished_at": _now()}, unless_finished=True)
 
 
 def mark_failed(job_id: str, *, error: str, exit_code: int | None, result: Any = None,
@@ -260,5 +289,13 @@ def requeue_if_idle(job_id: str, *, idle_since: datetime, reason: str,
     return bool(rows)
 
 
-def set_progress(job_id: str, progress: str, *, url: str | None = None) -> None:
-    _update(job_id, url, {"progress": progress})
+def set_progress(job_id: str, progress: str, *, url: str | None = None) -> bool:
+    """False when the row has finished (or been canceled): the attempt may stop."""
+    return _update(job_id, url, {"progress": progress}, unless_finished=True)
+
+
+def mark_canceled(job_id: str, *, reason: str, url: str | None = None) -> bool:
+    """Cancel an unfinished job; False if it had finished (or been canceled) already."""
+    return _update(job_id, url, {"status": JobStatus.CANCELED.value, "last_error": reason,
+                                 "next_retry_at": None, "finished_at": _now()},
+                   unless_finished=True)

@@ -68,10 +68,17 @@ def prune_finished(*, older_than: timedelta, url: str | None = None) -> int:
         return int(conn.execute(stmt).rowcount or 0)
 
 
+def job_canceled(job_id: str) -> JobSystemError:
+    """What a waiting client, and a redelivery of the job, are told after `jobs cancel`."""
+    return JobSystemError("job_canceled", f"job {job_id} was canceled", {"job_id": job_id})
+
+
 def finished_result(row: dict[str, Any]) -> Any:
     """The outcome a finished job's row records: its result, or its error raised again."""
     if row["status"] == "succeeded":
         return row["result"]
+    if row["status"] == "canceled":
+        raise job_canceled(row["id"])
     error = row.get("result")
     if isinstance(error, dict) and "code" in error:
         raise ContractError(error["code"], error.get("message", ""),

@@ -33,3 +33,19 @@ def libpq_url(url: str) -> str:
     """The URL psycopg itself accepts (no SQLAlchemy driver suffix)."""
     scheme, sep, rest = url.partition("://")
     return "postgresql://" + rest if sep and scheme.startswith("postgres") else url
+
+
+def ensure_sqlite_file(path: Path) -> None:
+    """The SQLite file's folder (0700) and the file itself (0600: rows carry task arguments;
+    its -wal and -shm files take its mode), or a clear settings error (a state folder that
+    is a file, or not writable) instead of an OSError from deep inside a command."""
+    import os
+
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    except OSError as exc:
+        from config.env import ConfigError
+
+        raise ConfigError(f"cannot create the database folder {path.parent} ({exc.strerror}): "
+                          f"check CONVEYOR_HOME or CONVEYOR_DATABASE_URL") from None

@@ -98,11 +98,23 @@ class PersistedTask(Task):  # type: ignore[misc]
             self._fail(job_id, err, attempts)
             raise
         except Exception as exc:
+            if isinstance(exc, JobSystemError) and exc.reason == "job_canceled":
+                raise  # report_progress found the row canceled: stop, the row says why
             if is_transient(exc, self.transient_exceptions):
                 self._retry_or_give_up(exc, attempts)
             self._crash(job_id, exc, attempts)
-        self._bookkeeping(lambda: job_writes.mark_succeeded(job_id, result=result))
+        if not self._bookkeeping(lambda: job_writes.mark_succeeded(job_id, result=result)):
+            self._raise_if_canceled(job_id)
         return result
+
+    @staticmethod
+    def _raise_if_canceled(job_id: str) -> None:
+        """A job canceled while it ran (a thread cannot be stopped): its outcome is
+        discarded and the waiting client is told it was canceled, as the row says."""
+        row = jobs.get_job(job_id)
+        if row is not None and row["status"] == "canceled":
+            log_event(logger, "job_outcome_discarded", job_id=job_id, reason="canceled")
+            raise jobs.job_canceled(job_id)
 
     def _retry_or_give_up(self, exc: Exception, attempts: int) -> NoReturn:
         job_id = self.request.id
@@ -170,8 +182,11 @@ class PersistedTask(Task):  # type: ignore[misc]
         job_id = self.request.id
         if job_id is not None and not self.request.called_directly:
             try:
-                with_db_retry(lambda: job_writes.set_progress(job_id, progress))
+                open_row = with_db_retry(lambda: job_writes.set_progress(job_id, progress))
             except Exception as exc:
                 if not is_database_outage(exc):
                     raise
                 logger.warning("could not record progress", exc_info=exc)  # cosmetic only
+                return
+            if not open_row:
+                self._raise_if_canceled(job_id)  # a cooperative stop at the next progress

@@ -30,6 +30,7 @@ from config.settings import Settings
 from domain.errors import JobSystemError
 from workers.ports import free_port, port_in_use
 from workers.redis_server import RedisOptions, start_redis
+from workers.stack_private import flower_env, flower_login, make_state_private, process_log_env
 
 REDIS_START_TIMEOUT_S = 10.0
 WORKER_READY_TIMEOUT_S = 60.0
@@ -111,7 +112,9 @@ class Stack:
     # ---- up ----------------------------------------------------------------------------
 
     def _spawn(self, name: str, command: list[str], env: dict[str, str]) -> ProcessRef:
-        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (the child owns it)
+        if name != "flower":  # ours log to a rotating name.log; raw output goes to name.out
+            env = process_log_env(env, self.logs / f"{name}.log")
+        log = open(self.logs / f"{name}.{'log' if name == 'flower' else 'out'}", "ab")  # noqa: SIM115
         with log:
             process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
                                        stdin=subprocess.DEVNULL, env=env, cwd=self._cwd(),
@@ -143,6 +146,7 @@ class Stack:
         # The stack's folder (logs, Redis' data and password) is its owner's only.
         self.dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         self.logs.mkdir(parents=True, exist_ok=True)
+        make_state_private(self.settings, self.dir)
         from store.engine import get_engine
 
         get_engine()  # migrate once here, before several workers race to do it
@@ -167,7 +171,8 @@ class Stack:
             if flower_installed():
                 flower_port = free_port() if port_in_use(FLOWER_PORT) else FLOWER_PORT
                 processes["flower"] = self._spawn("flower", _celery(
-                    "flower", f"--port={flower_port}", "--address=127.0.0.1"), env)
+                    "flower", f"--port={flower_port}", "--address=127.0.0.1"),
+                    flower_env(self.dir, env))
             self._write_state(redis, processes, flower_port)
             self._wait_for_workers(redis)
         except BaseException:
@@ -224,6 +229,7 @@ class Stack:
             "home": str(self.settings.home),
             "broker_url": redact_url(str(state.get("broker_url"))) if running else None,
             "flower_url": state.get("flower_url") if running else None,
+            "flower_auth": flower_login(self.dir) if running and state.get("flower_url") else None,
             "components": components,
         }
 

@@ -33,9 +33,12 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # A row `conveyor jobs retry` published: the id of the job it runs again.
+    retry_of: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_jobs_status_created_at", "status", "created_at"),
         Index("ix_jobs_kind_created_at", "kind", "created_at"),
         Index("ix_jobs_correlation_id", "correlation_id"),
+        Index("ix_jobs_retry_of", "retry_of"),
     )
