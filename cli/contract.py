@@ -170,14 +170,9 @@ def _guarded(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | Non
         return result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
-    except click.ClickException as exc:
-        # The command line itself could not be parsed: no request exists yet, so the
-        # format may put this somewhere else than its responses (`plugins`: stderr).
-        error = fmt.usage_error(_usage_message(exc))
-        getattr(fmt, "render_usage", fmt.render)(error)
-        return error.exit_code
-    except ConfigError as exc:
-        error = fmt.usage_error(str(exc))
+    except (click.ClickException, ConfigError) as exc:
+        message = _usage_message(exc) if isinstance(exc, click.ClickException) else str(exc)
+        error = fmt.usage_error(message)
     except ContractError as exc:
         error = exc
     except JobSystemError as exc:

@@ -76,16 +76,9 @@ class Sink:
             "durationMs": int((time.monotonic() - self.started) * 1000)}
         return response
 
-    def emit(self, response: Mapping[str, Any], *, to_stderr: bool = False) -> bool:
-        """Write the (redacted) response; False when --output could not be written.
-        With to_stderr (a command line click could not parse): stderr instead of stdout,
-        and --output too when one was named, since an automated client reads that file."""
+    def emit(self, response: Mapping[str, Any]) -> bool:
+        """Write the (redacted) response; False when --output could not be written."""
         text = to_json(Redactor(self.home)(dict(response)), pretty=True) + "\n"
-        if to_stderr:
-            sys.stderr.write(text)
-            sys.stderr.flush()
-            if not self.output or self.output == STDIO:
-                return True
         if self.output and self.output != STDIO:
             try:
                 _write_file(Path(self.output), text)
@@ -93,9 +86,8 @@ class Sink:
             except (OSError, ValueError) as exc:  # ValueError: '.', a NUL byte
                 logger.error("cannot write --output %r (%s); the response follows on stdout",
                              self.output, getattr(exc, "strerror", None) or exc)
-                if not to_stderr:  # already on stderr otherwise
-                    sys.stdout.write(text)
-                    sys.stdout.flush()
+                sys.stdout.write(text)
+                sys.stdout.flush()
                 return False
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -140,24 +132,18 @@ def error_details(error: ContractError) -> dict[str, Any]:
 
 
 class EnvelopeErrors:
-    """The ErrorFormat of `plugins`: every error is an envelope; a response's on stdout or
-    --output (the contract's writeResponse), click's usage errors on stderr."""
+    """The ErrorFormat of `plugins`: every error is an envelope on stdout or --output."""
 
     def __init__(self, sink: Sink) -> None:
         self.sink = sink
 
-    def render(self, error: ContractError, *, to_stderr: bool = False) -> None:
+    def render(self, error: ContractError) -> None:
         response = self.sink.envelope(status="error",
                                       message=error.details.get("summary", error.message),
                                       data=error.details.get("data"),
                                       error=error_details(error),
                                       telemetry=error.details.get("telemetry"))
-        self.sink.emit(response, to_stderr=to_stderr)
-
-    def render_usage(self, error: ContractError) -> None:
-        """click's own usage errors: no request was parsed, so this is no response for
-        stdout; the envelope goes on stderr (and --output), like every contract's."""
-        self.render(error, to_stderr=True)
+        self.sink.emit(response)
 
     def usage_error(self, message: str) -> ContractError:
         return plugin_error("ERROR-SCHEMA-002", message)
