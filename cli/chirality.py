@@ -62,10 +62,11 @@ ERRORS = ChiralityErrorFormat()
 def _configure_logging(verbose: bool) -> None:
     """--verbose: informational logs on stderr (the worker's too, in the embedded mode).
 
-    By default (CONVEYOR_CLI_LOG_LEVEL=warning) warnings are dropped as well, so that
-    stderr holds the command's own lines only and, on failure, the one JSON error a
-    program reads; each warning would only repeat part of that error. Another level
-    set explicitly is left as the operator chose it.
+    At the default CONVEYOR_CLI_LOG_LEVEL (critical) no log record reaches stderr, and
+    with it set to warning warnings are dropped as well, so that stderr holds the
+    command's own lines only and, on failure, the one JSON error a program reads; each
+    warning would only repeat part of that error. Another level (info, debug, error) set
+    explicitly is left as the operator chose it.
     """
     from config.settings import get_settings
 

@@ -120,10 +120,49 @@ def configure_cli_logging() -> None:
     configure_logging(settings, level=settings.cli_log_level, log_file=_cli_log_path())
 
 
+def package_version() -> str:
+    """The installed distribution's version: what every console script's --version prints."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("conveyor")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "0+unknown"
+
+
+def ensure_version_option(command: click.Command, prog: str) -> None:
+    """Give the command `--version` ("PROG, version X") unless it declares one itself;
+    one place for all twelve console scripts."""
+    if any("--version" in getattr(param, "opts", ()) for param in command.params):
+        return
+    click.version_option(package_version(), prog_name=prog)(command)
+
+
+def wants_bare_help(command: click.Command, args: Sequence[str] | None) -> bool:
+    """A group called with nothing at all: its help on stdout, exit 0, as for --help
+    (a person exploring, not a script: scripts always name a subcommand)."""
+    words = list(args) if args is not None else sys.argv[1:]
+    return isinstance(command, click.Group) and not words
+
+
+def print_help(command: click.Command, prog: str) -> None:
+    with click.Context(command, info_name=prog) as ctx:
+        click.echo(ctx.get_help())
+
+
 def invoke(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | None = None,
            prog_name: str | None = None) -> int:
     """Run the command; return its exit code. Nothing escapes as a traceback."""
     prog = prog_name or command.name or "conveyor"
+    ensure_version_option(command, prog)
+    if wants_bare_help(command, args):
+        print_help(command, prog)
+        return 0
+    return _guarded(command, fmt, args, prog)
+
+
+def _guarded(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | None,
+             prog: str) -> int:
     try:
         configure_cli_logging()
         result: Any = command.main(args=list(args) if args is not None else None,

@@ -111,9 +111,9 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     assert "A tool." in capsys.readouterr().out
 
 
-def test_a_group_without_its_command_is_a_one_line_usage_error(
+def test_a_bare_group_prints_its_help_on_stdout(
         capsys: pytest.CaptureFixture[str]) -> None:
-    # click's NoArgsIsHelpError message is the whole help text.
-    assert invoke(tool, FMT, []) == 2
-    error = _err(capsys)
-    assert error["message"] == "missing command (see 'tool --help')"
+    # Nothing at all on the command line: a person asking what there is, as with --help.
+    assert invoke(tool, FMT, []) == 0
+    captured = capsys.readouterr()
+    assert captured.out.startswith("Usage: tool [OPTIONS] COMMAND") and captured.err == ""

@@ -41,8 +41,50 @@ def test_workers_cover_every_queue_and_have_health_checks(compose: dict[str, Any
         service = compose["services"][name]
         command = service["command"]
         consumed += command[command.index("-Q") + 1].split(",")
-        assert service["healthcheck"]["test"][1:3] == ["conveyor", "check"]
+        assert service["healthcheck"]["test"][0] == "CMD-SHELL"
     assert sorted(consumed) == sorted(QUEUES)
+
+
+def test_each_worker_healthcheck_pings_its_own_node(compose: dict[str, Any]) -> None:
+    # A probe job any replica may answer lets a hung worker pass; `-d` names this one.
+    for name in ("worker-ops", "worker-pipelines"):
+        service = compose["services"][name]
+        node = service["command"][service["command"].index("-n") + 1]
+        assert node.endswith("@%h")  # Celery's %h: the container's hostname
+        own = node.replace("%h", "$$HOSTNAME")  # $$: compose's escape for a literal $
+        assert service["healthcheck"]["test"][1] == \
+            f"celery -A config inspect ping -d {own} --timeout 10"
+
+
+def _conveyor_services(compose: dict[str, Any]) -> list[str]:
+    return ["migrate", "worker-ops", "worker-pipelines", "beat", "flower"]
+
+
+def test_openai_settings_and_the_runs_volume_reach_every_conveyor_process(
+        compose: dict[str, Any]) -> None:
+    for name in _conveyor_services(compose):
+        service = compose["services"][name]
+        env = _env(service)
+        assert env["OPENAI_API_KEY"] == "${OPENAI_API_KEY:-}"
+        assert env["OPENAI_BASE_URL"] == "${OPENAI_BASE_URL:-}"
+        assert env["CHIRALITY_RUNS_ROOT"] == "/var/lib/conveyor/runs"
+        assert "runs:/var/lib/conveyor/runs" in service["volumes"], name
+    assert "runs" in compose["volumes"]
+
+
+def test_the_postgres_password_is_required(compose: dict[str, Any]) -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert ":-conveyor}" not in text  # no fallback password anywhere
+    assert compose["services"]["postgres"]["environment"]["POSTGRES_PASSWORD"] \
+        .startswith("${POSTGRES_PASSWORD:?")
+    for name in _conveyor_services(compose):
+        assert "${POSTGRES_PASSWORD:?" in _env(compose["services"][name])["CONVEYOR_DATABASE_URL"]
+
+
+def test_redis_never_evicts_and_appends(compose: dict[str, Any]) -> None:
+    command = compose["services"]["redis"]["command"]
+    assert command[command.index("--maxmemory-policy") + 1] == "noeviction"
+    assert command[command.index("--appendonly") + 1] == "yes"
 
 
 def test_every_conveyor_process_is_configured_through_conveyor_variables(

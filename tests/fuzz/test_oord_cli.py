@@ -107,6 +107,8 @@ def error_of(result: Result) -> dict[str, Any]:
 
 
 def is_help(result: Result, args: list[str] | tuple[str, ...]) -> bool:
+    if result.code == 0 and list(args) == ["--version"]:  # every console script has it
+        return result.out.startswith("oord, version")
     return result.code == 0 and any(a in HELP for a in args) and result.out.startswith("Usage:")
 
 

@@ -152,6 +152,8 @@ def response_of(result: Result, args: list[str] | tuple[str, ...],
 
 
 def is_help(result: Result, args: list[str] | tuple[str, ...]) -> bool:
+    if result.code == 0 and list(args) == ["--version"]:  # every console script has it
+        return result.out.startswith("plugins, version")
     return result.code == 0 and any(a in HELP for a in args) and result.out.startswith("Usage:")
 
 

@@ -13,7 +13,7 @@ INTENT = {"nodeVersion": "20.10.0", "os": "linux", "arch": "x64"}
 
 
 @pytest.mark.parametrize("args", [
-    [], ["nosuch"], ["install", "--bogus"], ["install"], ["rollback"],
+    ["nosuch"], ["install", "--bogus"], ["install"], ["rollback"],
     ["install", "example-plugin", "--version"], ["rollback", "x", "--cache-preference", "maybe"],
     ["install", "example-plugin", "--flag", "enableRollback"],
     ["install", "example-plugin", "--flag", "enableRollback=perhaps"],
@@ -26,6 +26,11 @@ def test_usage_errors_are_envelopes_with_exit_2(plugins: PluginsCli, args: list[
     assert call.response["error"]["category"] == "USAGE"
     assert call.response["correlationId"].startswith("corr-")
     assert "Traceback" not in call.out + call.err
+
+
+def test_bare_plugins_prints_its_help(plugins: PluginsCli) -> None:
+    call = plugins()
+    assert call.code == 0 and call.out.startswith("Usage: plugins") and call.err == ""
 
 
 def test_help_is_plain_text(plugins: PluginsCli) -> None:
