@@ -23,11 +23,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from config.exam import ExamSettings, get_exam_settings
+from config.exam import get_exam_settings
 from domain.clock import iso_z, utc_now
 from domain.errors import ContractError
 from domain.exam.backends import Backend, EnvironmentSpec, Outcome, backend_for
 from domain.exam.backends.base import pod_name_for
+from domain.exam.environment_status import environment_status, spec_for
 from domain.exam.errors import (
     ENVIRONMENT_CREATE_FAILED,
     create_failed,
@@ -45,13 +46,6 @@ from domain.exam.states import (
 )
 from store.engine import session_scope, write_session
 from store.models.exam import ExamEnvironment, ExamSession
-
-
-def spec_for(session: ExamSession, env: ExamEnvironment,
-             settings: ExamSettings | None = None) -> EnvironmentSpec:
-    return EnvironmentSpec(session_id=session.id, user_id=session.user_id,
-                           pod_name=env.pod_name, namespace=env.pod_namespace,
-                           settings=settings or get_exam_settings())
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -260,22 +254,5 @@ def destroy_json(env: ExamEnvironment) -> dict[str, Any]:
             "destroyed_at": _iso(env.destroyed_at)}
 
 
-# ---- status -----------------------------------------------------------------------------
-
-def environment_status(session_id: str, *, url: str | None = None,
-                       backend: Backend | None = None) -> dict[str, Any]:
-    """The stored status; `ready` is checked live (the pod's Ready condition, the process)."""
-    with session_scope(url) as db:
-        session = db.get(ExamSession, session_id)
-        if session is None:
-            raise session_not_found(session_id)
-        env = db.scalars(select(ExamEnvironment)
-                         .where(ExamEnvironment.session_id == session_id)).first()
-        if env is None:
-            raise environment_not_found(session_id)
-    ready = False
-    if env.status == EnvironmentStatus.RUNNING:
-        chosen = backend or backend_for(env.backend)
-        ready = chosen.is_ready(spec_for(session, env), env.handle)
-    return {"environment_id": env.id, "session_id": env.session_id, "pod_name": env.pod_name,
-            "pod_namespace": env.pod_namespace, "status": env.status, "ready": ready}
+__all__ = ["claim", "create_environment", "destroy_environment", "environment_status",
+           "fail_after_retries", "record_started", "settle_failed", "settle_ready", "spec_for"]
