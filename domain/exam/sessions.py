@@ -25,6 +25,7 @@ from domain.exam.errors import (
     SESSION_EXISTS,
     session_not_found,
 )
+from domain.exam.reads import status_json as status_json  # where it lives now
 from domain.exam.states import TERMINAL_STATES, SessionState, check_transition
 from store.engine import session_scope, write_session
 from store.models.exam import ExamSession
