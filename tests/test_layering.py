@@ -93,39 +93,22 @@ def test_common_imports_nothing_of_ours() -> None:
     assert offenders == []
 
 
+def _reachable(start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = list(GRAPH[start])
+    while todo:
+        node = todo.pop()
+        if node not in seen:
+            seen.add(node)
+            todo.extend(GRAPH[node])
+    return seen
+
+
 def _cycles() -> list[list[str]]:
-    """The strongly connected components with more than one module (Tarjan)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for nxt in sorted(GRAPH[node]):
-            if nxt not in index:
-                visit(nxt)
-                low[node] = min(low[node], low[nxt])
-            elif nxt in on_stack:
-                low[node] = min(low[node], index[nxt])
-        if low[node] == index[node]:
-            component = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                component.append(member)
-                if member == node:
-                    break
-            if len(component) > 1:
-                found.append(sorted(component))
-
-    for node in sorted(GRAPH):
-        if node not in index:
-            visit(node)
-    return found
+    """The groups of modules that import each other, directly or through others."""
+    reach = {module: _reachable(module) for module in GRAPH}
+    groups = {frozenset(n for n in reach[m] if m in reach[n]) for m in GRAPH if m in reach[m]}
+    return sorted(sorted(group) for group in groups)
 
 
 def test_no_import_cycles_among_our_modules() -> None:
