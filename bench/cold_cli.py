@@ -126,7 +126,10 @@ def run() -> BenchReport:
                                          "`python -c pass`", base["python -c pass"], "s"))
         leaks = {label: sorted(_imported(argv, env, home) & set(HEAVY) - NEEDED.get(label, set()))
                  for (label, _, _), argv in zip(commands, argvs, strict=True)}
+    load = os.getloadavg()[0]
     report.notes += [
+        f"1-minute load average at the end of this run: {load:.1f} on {os.cpu_count()} cores "
+        "(the absolute budgets in seconds assume a quiet machine; the ratio targets travel).",
         f"Median of {ROUNDS} interleaved rounds per command, whole processes, stores created "
         "beforehand; no broker configured (the embedded mode), so nothing waits on a worker.",
         "Store readers (exam status/display/TTL/environment, the access decision, jobs "
