@@ -127,8 +127,8 @@ class SqliteDriver(Driver):
         if path is None:
             from config.env import ConfigError
 
-            raise ConfigError("an in-memory SQLite database cannot be shared: give a file, "
-                              "sqlite:///path/conveyor.db")
+            raise ConfigError(f"CONVEYOR_DATABASE_URL is an in-memory SQLite database "
+                              f"({self.url}): give a file, sqlite:///path/conveyor.db")
         conn = self._connect(path) if path.exists() else None
         # The fingerprint on this very connection: no second open to check it.
         if conn is None or _user_version(conn) != schema_fingerprint(self.migrations_dir):
@@ -200,7 +200,10 @@ class PostgresDriver(Driver):
         if conn is None or conn.closed:
             # Statements are prepared server-side after their first use (psycopg's
             # prepare_threshold), so the hot ones are parsed and planned once.
-            conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=0)
+            try:
+                conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=0)
+            except psycopg.ProgrammingError as exc:  # the URL itself: not an outage
+                raise _not_usable(self.url, exc) from None
             self._local.conn = conn
         return conn
 
@@ -247,9 +250,28 @@ _drivers: dict[tuple[str, Path], Driver] = {}
 _drivers_lock = threading.Lock()
 
 
+def _not_usable(url: str, reason: object) -> Exception:
+    from config.env import ConfigError
+    from config.redact import redact_url
+
+    return ConfigError(f"CONVEYOR_DATABASE_URL is not a database URL Conveyor can use "
+                       f"({redact_url(url)}): {reason}")
+
+
+def _check_url(url: str) -> None:
+    """SQLite or PostgreSQL (through psycopg), as text a driver can take."""
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _not_usable(url.encode("utf-8", "replace").decode(), "not UTF-8 text") from None
+    if not url.startswith(("sqlite://", "postgresql+psycopg://")):
+        raise _not_usable(url, "expected sqlite:///path or postgresql://...")
+
+
 def driver(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> Driver:
     """The driver of a database URL (SQLite files are migrated on first connection)."""
     url = normalize_url(url)
+    _check_url(url)
     with _drivers_lock:
         found = _drivers.get((url, migrations_dir))
         if found is None:
