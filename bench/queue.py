@@ -11,6 +11,7 @@ In one run, on one private Redis and one worker (threads pool, 4 threads):
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -59,6 +60,8 @@ def run() -> BenchReport:
                "`python -c pass`", python_s, "s", "<= 0.2 s median wall", cold_s <= 0.2),
     ]
     report.notes += [
+        f"1-minute load average at the end of this run: {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores (the machine is shared: the ratios are what travel).",
         f"Medians over {ROUNDS} alternating rounds of {JOBS_PER_ROUND} sequential jobs "
         f"(latency) and {JOBS_PER_ROUND} published at once (throughput); the cold CLI "
         f"over {CLI_RUNS} runs each.",
