@@ -26,15 +26,23 @@ from bench.common import BenchReport, Figure, interleaved, median, time_once
 ROUNDS = 11
 SESSION = "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
 USER = "550e8400-e29b-41d4-a716-446655440000"
-# Cold-start budgets by what a command must load: nothing heavy, the JSON Schema
-# validator (every plugins request is validated before any work), or SQLAlchemy.
-PURE_S, SCHEMA_S, STORE_S = 0.15, 0.25, 0.5
+# Cold-start budgets by what a command must load: nothing heavy, or the JSON Schema
+# validator (every plugins request is validated before any work).
+PURE_S, SCHEMA_S = 0.15, 0.25
+# A store reader (through the driver, no SQLAlchemy) against its native floor, measured
+# in the same run: at most this many times `python -c "import click, sqlite3, json"`.
+STORE_RATIO = 2.5
+STORE: float | None = None
+NATIVE = "import click, sqlite3, json"
 # Packages that have no business on a CLI's path unless that path uses them.
-HEAVY = ["alembic", "celery", "kubernetes", "openai"]
+HEAVY = ["sqlalchemy", "alembic", "celery", "kubernetes", "openai", "cryptography"]
+# ... and where the path does use them (Oord signs with Ed25519).
+NEEDED = {"oord verify (missing bundle)": {"cryptography"}}
 
 
-def _commands(home: Path) -> list[tuple[str, list[str], float]]:
-    """(label, argv, cold-start budget) for one command of every console script."""
+def _commands(home: Path) -> list[tuple[str, list[str], float | None]]:
+    """(label, argv, cold-start budget; None: STORE_RATIO x the native floor) for one
+    command of every console script."""
     problem = home / "problem.json"
     problem.write_text('{"title": "t", "statement": "s"}')
     return [
@@ -44,15 +52,16 @@ def _commands(home: Path) -> list[tuple[str, list[str], float]]:
                                              "init", "--context",
                                              '{"reason": "ImagePullBackOff"}'], PURE_S),
         ("session-lifecycle status", ["session-lifecycle", "status", "--session-id", SESSION],
-         STORE_S),
-        ("session-status get", ["session-status", "get", "--session-id", SESSION], STORE_S),
+         STORE),
+        ("session-status get", ["session-status", "get", "--session-id", SESSION], STORE),
         ("environment-access authorize", ["environment-access", "authorize", "--session-id",
-                                          SESSION, "--user-id", USER], STORE_S),
-        ("cleanup-ttl check", ["cleanup-ttl", "check", "--session-id", SESSION], STORE_S),
+                                          SESSION, "--user-id", USER], STORE),
+        ("cleanup-ttl check", ["cleanup-ttl", "check", "--session-id", SESSION], STORE),
         ("execution-environment status", ["execution-environment", "status", "--session-id",
-                                          SESSION], STORE_S),
-        ("conveyor jobs list", ["conveyor", "jobs", "list"], STORE_S),
-        ("synora package list", ["synora", "package", "list"], STORE_S),
+                                          SESSION], STORE),
+        ("conveyor jobs list", ["conveyor", "jobs", "list"], STORE),
+        ("conveyor jobs show", ["conveyor", "jobs", "show", "no-such-job"], STORE),
+        ("synora package list", ["synora", "package", "list"], STORE),
         ("oord verify (missing bundle)", ["oord", "verify", str(home / "none.zip")], PURE_S),
         ("plugins rollback --list-targets", ["plugins", "rollback", "demo", "--list-targets",
                                              "--plugin-dir", str(home / "plugins")], SCHEMA_S),
@@ -94,6 +103,7 @@ def run() -> BenchReport:
             subprocess.run(argv, env=env, cwd=home, capture_output=True, check=False)
         imports = {
             "python -c pass": [sys.executable, "-c", "pass"],
+            NATIVE: [sys.executable, "-c", NATIVE],
             "import sqlalchemy.orm": [sys.executable, "-c", "import sqlalchemy.orm"],
             "import alembic.command": [sys.executable, "-c", "import alembic.command"],
             "import celery": [sys.executable, "-c", "import celery"],
@@ -103,25 +113,33 @@ def run() -> BenchReport:
         times = [median(t) for t in interleaved(ROUNDS, *measures)]
         base = dict(zip(imports, times, strict=False))
         for (label, _, target), value in zip(commands, times[len(imports):], strict=True):
+            if target is None:
+                report.figures.append(Figure(
+                    f"cold `{label}`", value, f"`python -c \"{NATIVE}\"`", base[NATIVE], "s",
+                    f"<= {STORE_RATIO:g}x", value <= STORE_RATIO * base[NATIVE]))
+                continue
             report.figures.append(Figure(
                 f"cold `{label}`", value, "`python -c pass`", base["python -c pass"], "s",
                 f"<= {target:g} s", value <= target))
         for name in list(imports)[1:]:
             report.figures.append(Figure(f"`python -c \"{name}\"`", base[name],
                                          "`python -c pass`", base["python -c pass"], "s"))
-        leaks = {label: sorted(_imported(argv, env, home) & set(HEAVY))
+        leaks = {label: sorted(_imported(argv, env, home) & set(HEAVY) - NEEDED.get(label, set()))
                  for (label, _, _), argv in zip(commands, argvs, strict=True)}
+    load = os.getloadavg()[0]
     report.notes += [
+        f"1-minute load average at the end of this run: {load:.1f} on {os.cpu_count()} cores "
+        "(the absolute budgets in seconds assume a quiet machine; the ratio targets travel).",
         f"Median of {ROUNDS} interleaved rounds per command, whole processes, stores created "
         "beforehand; no broker configured (the embedded mode), so nothing waits on a worker.",
-        "Profile (`python -X importtime`) of the slowest commands, the store readers: "
-        "nearly all of their time is importing SQLAlchemy (the `import sqlalchemy.orm` row "
-        "is their floor); the command itself takes a few milliseconds.",
-        "Fix from that profile: every store reader used to import Alembic to check the "
-        "schema revision (`import alembic.command` row: what each call paid). store/engine.py "
-        "now compares a stamp table first and imports Alembic only to migrate (Alembic's own "
-        "share: its row minus the SQLAlchemy row). `import celery` is cheap because Celery "
-        "loads itself lazily; what the CLIs avoid is creating an app and connecting.",
+        "Store readers (exam status/display/TTL/environment, the access decision, jobs "
+        "list/show, synora package list) read through the driver (store/driver.py: "
+        "sqlite3, psycopg), so their floor is `python -c \"import click, sqlite3, json\"`, "
+        "not the `import sqlalchemy.orm` row they used to pay. The SQLite fingerprint "
+        "(PRAGMA user_version) is checked on the reader's own connection; Alembic and "
+        "SQLAlchemy are imported only when a migration must run (the first call; not timed).",
+        "`import celery` is cheap because Celery loads itself lazily; what the CLIs avoid "
+        "is creating an app and connecting.",
         "The plugins commands validate every request against its JSON Schema before any "
         "work, so `import jsonschema` is part of their floor.",
         "Heavy packages imported per command (must be none but the path's own): "

@@ -11,6 +11,7 @@ In one run, on one private Redis and one worker (threads pool, 4 threads):
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -50,14 +51,17 @@ def run() -> BenchReport:
     cold_s, python_s = median(cold), median(python)
     report.figures += [
         Figure("median submit-and-wait latency, persisted", persisted_latency,
-               "bare Celery delay().get()", bare_latency, "ms", "<= 1.5x",
-               persisted_latency <= 1.5 * bare_latency),
+               "bare Celery delay().get()", bare_latency, "ms", "<= 1.2x",
+               persisted_latency <= 1.2 * bare_latency),
         Figure(f"throughput, burst of {JOBS_PER_ROUND}, persisted", persisted_tput,
-               "bare Celery", bare_tput, "jobs/s", ">= 0.7x", persisted_tput >= 0.7 * bare_tput),
+               "bare Celery", bare_tput, "jobs/s", ">= 0.95x",
+               persisted_tput >= 0.95 * bare_tput),
         Figure("cold CLI submit-and-wait (`conveyor check --queue default`)", cold_s,
-               "`python -c pass`", python_s, "s", "<= 0.3 s median wall", cold_s <= 0.3),
+               "`python -c pass`", python_s, "s", "<= 0.2 s median wall", cold_s <= 0.2),
     ]
     report.notes += [
+        f"1-minute load average at the end of this run: {os.getloadavg()[0]:.1f} on "
+        f"{os.cpu_count()} cores (the machine is shared: the ratios are what travel).",
         f"Medians over {ROUNDS} alternating rounds of {JOBS_PER_ROUND} sequential jobs "
         f"(latency) and {JOBS_PER_ROUND} published at once (throughput); the cold CLI "
         f"over {CLI_RUNS} runs each.",

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from store.driver import Driver
 from store.job_schema import JOBS_TABLE, JobStatus
-from store.job_writes import Driver, database
+from store.job_writes import database
 
 # Upper bounds (seconds) of the job duration histogram: probes take milliseconds,
 # pipeline runs many minutes.

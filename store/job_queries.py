@@ -12,9 +12,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from domain.clock import iso_z
+from common.clock import iso_z
+from store.driver import Driver
 from store.job_schema import JOBS_TABLE
-from store.job_writes import Driver, database
+from store.job_writes import database
 from store.text import storable
 
 JOB_COLUMNS = ("id", "kind", "queue", "args", "status", "attempts", "max_attempts",

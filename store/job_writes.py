@@ -6,23 +6,20 @@ about 0.3 ms of statement building each and, in a CLI, 0.23 s of import for a
 0.3 s budget; through sqlite3 or psycopg they cost tens of microseconds. The
 columns and formats are the ones store/models/jobs.py declares (SQLAlchemy's
 SQLite DateTime text, JSON text); tests/store read every write back through the
-ORM to keep the two in step. Reads, which are rare, go through SQLAlchemy
-(store/jobs.py).
+ORM to keep the two in step. The CLIs' reads go through the driver too
+(store/job_reads.py); connections and value formats are store/driver.py's.
 """
 
 from __future__ import annotations
 
-import json
-import sqlite3
-import threading
-from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from store.job_schema import JOBS_TABLE, SQLITE_DATETIME_FORMAT, TERMINAL_STATUSES, JobStatus
-from store.schema_stamp import sqlite_is_current
-from store.urls import ensure_sqlite_file, libpq_url, normalize_url, sqlite_path
+from store.driver import Driver, driver
+from store.driver import reset_drivers as reset_drivers
+from store.job_schema import JOBS_TABLE, TERMINAL_STATUSES, JobStatus
+from store.urls import ensure_sqlite_file, normalize_url, sqlite_path
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -79,103 +76,8 @@ _REQUEUE_IF_IDLE = (
 _JSON_COLUMNS = frozenset({"args", "result"})
 
 
-class _Driver(ABC):
-    """One database driver's connection (per thread), placeholders and value formats."""
-
-    placeholder: str
-    json_placeholder: str
-
-    def sql(self, template: str) -> str:
-        return template.replace("{p}", self.placeholder).replace("{j}", self.json_placeholder)
-
-    @abstractmethod
-    def execute(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]: ...
-
-    @abstractmethod
-    def moment(self, value: datetime) -> Any: ...
-
-    def json(self, value: Any) -> str | None:
-        return None if value is None else json.dumps(value, ensure_ascii=False)
-
-
-class _SqliteDriver(_Driver):
-    placeholder = "?"
-    json_placeholder = "?"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self._local = threading.local()
-
-    def _connection(self) -> sqlite3.Connection:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
-            path = sqlite_path(self.url)
-            assert path is not None, "an in-memory SQLite database cannot be shared"
-            if not sqlite_is_current(path):
-                from store.migrate import ensure_sqlite_schema
-
-                ensure_sqlite_schema(self.url)
-            conn = sqlite3.connect(path, timeout=30, isolation_level=None)
-            conn.execute("PRAGMA busy_timeout=30000")
-            # As store/engine.py: in WAL mode, NORMAL commits without an fsync each.
-            conn.execute("PRAGMA synchronous=NORMAL")
-            self._local.conn = conn
-        return conn
-
-    def execute(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        return self._connection().execute(sql, params).fetchall()
-
-    def moment(self, value: datetime) -> str:
-        return value.astimezone(UTC).replace(tzinfo=None).strftime(SQLITE_DATETIME_FORMAT)
-
-
-class _PostgresDriver(_Driver):
-    placeholder = "%s"
-    json_placeholder = "%s::json"
-
-    def __init__(self, url: str) -> None:
-        self.url = libpq_url(url)
-        self._local = threading.local()
-
-    def execute(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
-        import psycopg
-
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.closed:
-            conn = psycopg.connect(self.url, autocommit=True)
-            self._local.conn = conn
-        try:
-            cursor = conn.execute(sql, params)
-        except psycopg.OperationalError:
-            conn.close()  # reconnect on the next call
-            raise
-        return cursor.fetchall() if cursor.description else []
-
-    def moment(self, value: datetime) -> datetime:
-        return value
-
-
-# The public name of a driver connection, for the raw readers of store/.
-Driver = _Driver
-
-_drivers: dict[str, _Driver] = {}
-_drivers_lock = threading.Lock()
-
-
-def _driver(url: str) -> _Driver:
-    url = normalize_url(url)
-    with _drivers_lock:
-        driver = _drivers.get(url)
-        if driver is None:
-            driver = _SqliteDriver(url) if url.startswith("sqlite") else _PostgresDriver(url)
-            _drivers[url] = driver
-        return driver
-
-
-def reset_drivers() -> None:
-    """Forget every connection (tests, and pool children after a fork)."""
-    with _drivers_lock:
-        _drivers.clear()
+def _driver(url: str) -> Driver:
+    return driver(url)
 
 
 def _database_url(url: str | None) -> str:
@@ -186,7 +88,7 @@ def _database_url(url: str | None) -> str:
     return get_settings().effective_database_url
 
 
-def database(url: str | None = None) -> _Driver:
+def database(url: str | None = None) -> Driver:
     """The driver connection for a URL (default: the configured database), for raw reads
     elsewhere in store/ (job_queries.py, job_metrics.py). A URL neither driver takes is
     a settings error, as store/engine.py says it for SQLAlchemy."""

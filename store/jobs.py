@@ -1,20 +1,27 @@
-"""Reading the jobs table (writes: store/job_writes.py), and pruning it."""
+"""Reading the jobs table (writes: store/job_writes.py), and pruning it.
+
+The CLIs' reads (get_job, list_jobs) are store/job_reads.py's, through the driver; the
+sweeps' set-based queries here still build on SQLAlchemy, imported when they run.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, delete, select
-
-from domain.clock import iso_z, utc_now
-from domain.errors import ContractError, JobSystemError
-from store.engine import get_engine
+from common.clock import iso_z, utc_now
+from common.errors import ContractError, JobSystemError
+from store.job_reads import get_job, list_jobs
 from store.job_schema import TERMINAL_STATUSES
-from store.models.jobs import Job
-from store.text import storable
 
-_jobs = cast(Table, Job.__table__)
+__all__ = ["finished_result", "get_job", "list_jobs", "prune_finished",
+           "unfinished_jobs_idle_since"]
+
+
+def _jobs() -> Any:
+    from store.models.jobs import Job
+
+    return Job.__table__
 
 
 def _as_dict(row: Any) -> dict[str, Any]:
@@ -25,44 +32,33 @@ def _as_dict(row: Any) -> dict[str, Any]:
     return data
 
 
-def get_job(job_id: str, *, url: str | None = None) -> dict[str, Any] | None:
-    if not storable(job_id):
-        return None
-    with get_engine(url).connect() as conn:
-        row = conn.execute(select(_jobs).where(_jobs.c.id == job_id)).first()
-    return _as_dict(row) if row is not None else None
-
-
-def list_jobs(*, status: str | None = None, kind: str | None = None, limit: int = 50,
-              url: str | None = None) -> list[dict[str, Any]]:
-    if kind is not None and not storable(kind):
-        return []
-    query = select(_jobs).order_by(_jobs.c.created_at.desc(), _jobs.c.id).limit(limit)
-    if status is not None:
-        query = query.where(_jobs.c.status == status)
-    if kind is not None:
-        query = query.where(_jobs.c.kind == kind)
-    with get_engine(url).connect() as conn:
-        return [_as_dict(row) for row in conn.execute(query)]
-
-
 def unfinished_jobs_idle_since(moment: datetime, *, limit: int = 10_000,
                                url: str | None = None) -> list[dict[str, Any]]:
     """Queued, running or retrying jobs whose row has not changed since ``moment``."""
-    query = (select(_jobs)
-             .where(_jobs.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
-                    _jobs.c.updated_at < moment)
-             .order_by(_jobs.c.updated_at).limit(limit))
+    from sqlalchemy import select
+
+    from store.engine import get_engine
+
+    jobs = _jobs()
+    query = (select(jobs)
+             .where(jobs.c.status.not_in([s.value for s in TERMINAL_STATUSES]),
+                    jobs.c.updated_at < moment)
+             .order_by(jobs.c.updated_at).limit(limit))
     with get_engine(url).connect() as conn:
         return [_as_dict(row) for row in conn.execute(query)]
 
 
 def prune_finished(*, older_than: timedelta, url: str | None = None) -> int:
     """Delete finished jobs older than the given age; returns how many."""
+    from sqlalchemy import delete
+
+    from store.engine import get_engine
+
+    jobs = _jobs()
     cutoff = utc_now() - older_than
-    stmt = delete(_jobs).where(
-        _jobs.c.status.in_([s.value for s in TERMINAL_STATUSES]),
-        _jobs.c.finished_at < cutoff,
+    stmt = delete(jobs).where(
+        jobs.c.status.in_([s.value for s in TERMINAL_STATUSES]),
+        jobs.c.finished_at < cutoff,
     )
     with get_engine(url).begin() as conn:
         return int(conn.execute(stmt).rowcount or 0)

@@ -28,7 +28,7 @@ def heads() -> set[str]:
 
 def upgrade(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> None:
     """Apply every migration of every branch (each contract has its own branch)."""
-    from store.engine import raw_engine
+    from store.sqlalchemy_engine import raw_engine
 
     cfg = alembic_config(url, migrations_dir)
     with raw_engine(url).begin() as connection:

@@ -30,7 +30,7 @@ def run_migrations(metadata: MetaData) -> None:
     if connection is not None:
         _run(context, connection, metadata)
         return
-    from store.engine import raw_engine
+    from store.sqlalchemy_engine import raw_engine
 
     url = context.config.get_main_option("sqlalchemy.url")
     assert url, "sqlalchemy.url is not set"

@@ -50,7 +50,7 @@ def create_command(session_id: str, timeout_s: int, wait: bool) -> None:
 def status_command(session_id: str) -> None:
     """Get the current status of the session's environment."""
     from domain.errors import ContractError, TransientError
-    from domain.exam.environments import environment_status
+    from domain.exam.environment_status import environment_status
 
     sid = parse_sid(session_id)
     try:

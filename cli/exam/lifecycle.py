@@ -73,9 +73,9 @@ def transition_command(session_id: str, to_state: str, reason: str | None) -> No
 @session_id_option
 def status_command(session_id: str) -> None:
     """Get the current lifecycle state of a session."""
-    from domain.exam.sessions import get_session, status_json
+    from domain.exam.reads import session_status
 
-    output(status_json(get_session(parse_sid(session_id))))
+    output(session_status(parse_sid(session_id)))
 
 
 def main() -> None:

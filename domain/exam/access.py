@@ -10,21 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-
-from domain.clock import utc_now
+from common.clock import utc_now
+from domain.exam.activity import abandon_deadline
 from domain.exam.errors import access_denied
 from domain.exam.identity import canonical, is_rfc4122
-from domain.exam.sessions import touch
 from domain.exam.states import EnvironmentStatus, SessionState
-from store.engine import write_session
-from store.models.exam import ExamAccessLog, ExamEnvironment, ExamSession
+from store.exam_reads import SessionRow, access_transaction
 
 SERVING_STATES = (SessionState.READY.value, SessionState.RUNNING.value)
 MAX_LOGGED_ID = 64
 
 
-def _decide(session: ExamSession | None, env_status: str | None, user_id: str,
+def _decide(session: SessionRow | None, env_status: str | None, user_id: str,
             now: datetime) -> str | None:
     """None to grant, else the internal reason for the denial."""
     if session is None:
@@ -58,18 +55,18 @@ def authorize(session_id: str, user_id: str, *, now: datetime | None = None,
     well_formed = is_rfc4122(session_id) and is_rfc4122(user_id)
     sid, uid = (canonical(session_id), canonical(user_id)) if well_formed else \
         (session_id, user_id)
-    with write_session(url) as db:
+    # One write transaction through the driver (no SQLAlchemy: a whole CLI call).
+    with access_transaction(url) as db:
         reason: str | None = "malformed_id"
         if well_formed:
-            session = db.get(ExamSession, sid)
-            env_status = db.scalars(select(ExamEnvironment.status)
-                                    .where(ExamEnvironment.session_id == sid)).first()
+            session = db.session_for_update(sid)
+            env_status = db.environment_status(sid)
             reason = _decide(session, env_status, uid, now)
             if reason is None and session is not None:
-                touch(session, now)  # an access is activity: it defers abandonment
-        db.add(ExamAccessLog(session_id=_loggable(sid), user_id=_loggable(uid),
-                             decision="granted" if reason is None else "denied",
-                             reason=reason or "owner", at=now))
+                # an access is activity: it defers abandonment
+                db.touch(sid, now, abandon_deadline(now, session.duration_seconds))
+        db.log_access(_loggable(sid), _loggable(uid),
+                      "granted" if reason is None else "denied", reason or "owner", now)
     if reason is not None:
         raise access_denied()
     return {"authorized": True, "session_id": sid, "user_id": uid}

@@ -25,11 +25,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from config.exam import ExamSettings, get_exam_settings
+from config.exam import get_exam_settings
 from domain.clock import iso_z, utc_now
 from domain.errors import ContractError, TransientError
 from domain.exam.backends import Backend, EnvironmentSpec, Outcome, backend_for
 from domain.exam.backends.base import long_pod_name_for, pod_name_for
+from domain.exam.environment_status import environment_status, spec_for
 from domain.exam.errors import (
     ENVIRONMENT_CREATE_FAILED,
     ENVIRONMENT_DESTROY_FAILED,
@@ -51,13 +52,6 @@ from store.engine import session_scope, write_session
 from store.models.exam import ExamEnvironment, ExamSession
 
 logger = logging.getLogger(__name__)
-
-
-def spec_for(session: ExamSession, env: ExamEnvironment,
-             settings: ExamSettings | None = None) -> EnvironmentSpec:
-    return EnvironmentSpec(session_id=session.id, user_id=session.user_id,
-                           pod_name=env.pod_name, namespace=env.pod_namespace,
-                           settings=settings or get_exam_settings())
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -315,22 +309,5 @@ def destroy_json(env: ExamEnvironment) -> dict[str, Any]:
             "destroyed_at": _iso(env.destroyed_at)}
 
 
-# ---- status -----------------------------------------------------------------------------
-
-def environment_status(session_id: str, *, url: str | None = None,
-                       backend: Backend | None = None) -> dict[str, Any]:
-    """The stored status; `ready` is checked live (the pod's Ready condition, the process)."""
-    with session_scope(url) as db:
-        session = db.get(ExamSession, session_id)
-        if session is None:
-            raise session_not_found(session_id)
-        env = db.scalars(select(ExamEnvironment)
-                         .where(ExamEnvironment.session_id == session_id)).first()
-        if env is None:
-            raise environment_not_found(session_id)
-    ready = False
-    if env.status == EnvironmentStatus.RUNNING:
-        chosen = backend or backend_for(env.backend)
-        ready = chosen.is_ready(spec_for(session, env), env.handle)
-    return {"environment_id": env.id, "session_id": env.session_id, "pod_name": env.pod_name,
-            "pod_namespace": env.pod_namespace, "status": env.status, "ready": ready}
+__all__ = ["claim", "create_environment", "destroy_environment", "environment_status",
+           "fail_after_retries", "record_started", "settle_failed", "settle_ready", "spec_for"]

@@ -18,18 +18,17 @@ from sqlalchemy.orm import Session
 
 from domain.clock import iso_z, utc_now
 from domain.errors import ContractError
+from domain.exam.activity import abandon_deadline
 from domain.exam.errors import (
     ACTIVE_SESSION_EXISTS,
     EXIT_VALIDATION,
     SESSION_EXISTS,
     session_not_found,
 )
+from domain.exam.reads import status_json as status_json  # where it lives now
 from domain.exam.states import TERMINAL_STATES, SessionState, check_transition
 from store.engine import session_scope, write_session
 from store.models.exam import ExamSession
-
-# Abandoned = no activity for this many times the session's duration.
-ABANDON_FACTOR = 2
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -42,18 +41,11 @@ def session_json(row: ExamSession) -> dict[str, Any]:
             "duration_seconds": row.duration_seconds, "created_at": iso_z(row.created_at)}
 
 
-def status_json(row: ExamSession) -> dict[str, Any]:
-    """`session-lifecycle status`: started_at is when the session began (its row was made)."""
-    return {"session_id": row.id, "state": row.state, "reason": row.reason,
-            "started_at": iso_z(row.created_at),
-            "last_transition_at": iso_z(row.last_transition_at)}
-
-
 def new_session(user_id: str, session_id: str, duration_s: int, now: datetime) -> ExamSession:
     return ExamSession(
         id=session_id, user_id=user_id, state=SessionState.CREATED.value, reason=None,
         duration_seconds=duration_s, created_at=now, updated_at=now, last_transition_at=now,
-        last_activity_at=now, abandon_at=now + timedelta(seconds=ABANDON_FACTOR * duration_s))
+        last_activity_at=now, abandon_at=abandon_deadline(now, duration_s))
 
 
 def create_session(user_id: str, session_id: str, duration_s: int, *,
@@ -124,7 +116,7 @@ def apply_transition(row: ExamSession, to: SessionState, reason: str | None,
 def touch(row: ExamSession, now: datetime) -> None:
     """Record activity: it pushes the abandonment deadline out."""
     row.last_activity_at = now
-    row.abandon_at = now + timedelta(seconds=ABANDON_FACTOR * row.duration_seconds)
+    row.abandon_at = abandon_deadline(now, row.duration_seconds)
 
 
 def transition(session_id: str, to: SessionState, reason: str | None, *,

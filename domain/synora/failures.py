@@ -22,12 +22,15 @@ logger = logging.getLogger("synora")
 
 
 def _is_store_error(exc: BaseException) -> bool:
-    """SQLAlchemy's errors, and sqlite3's own (the schema stamp reads the file directly)."""
+    """SQLAlchemy's errors, and sqlite3's own (the reads go through the driver)."""
     import sqlite3
+    import sys
 
-    from sqlalchemy.exc import SQLAlchemyError
-
-    return isinstance(exc, SQLAlchemyError | sqlite3.Error)
+    # Not imported means not raised: the CLI's read paths never load SQLAlchemy.
+    sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+    if sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.SQLAlchemyError):
+        return True
+    return isinstance(exc, sqlite3.Error)
 
 
 @contextmanager

@@ -20,7 +20,7 @@ from domain.synora.audit import Audit
 from domain.synora.errors import INTERRUPTED
 from domain.synora.faults import FaultHooks
 from domain.synora.fsops import DirCursor, hash_file, open_dir
-from domain.synora.restore import Quarantined, load_quarantined, undo_restore
+from domain.synora.held import Quarantined, load_quarantined, undo_restore
 from domain.synora.rollback import roll_back_quarantine
 from domain.synora.scan import DirItem, FileItem, Plan
 

@@ -108,25 +108,16 @@ def add_package(db_path: Path, spec: PackageSpec) -> dict[str, Any]:
 
 
 def list_packages(db_path: Path, status: str | None = None) -> list[dict[str, Any]]:
-    from sqlalchemy import select
+    from store.synora_reads import select_packages
 
-    from store.models.synora import Software
-    from store.synora_db import read_session
-
-    query = select(Software).order_by(Software.id)
-    if status is not None:
-        query = query.where(Software.status == status)
-    with read_session(db_path) as session:
-        return [package_dict(row) for row in session.scalars(query)]
+    return [package_dict(row) for row in select_packages(db_path, status=status)]
 
 
 def load_package(db_path: Path, package_id: str) -> dict[str, Any] | None:
-    from store.models.synora import Software
-    from store.synora_db import read_session
+    from store.synora_reads import select_packages
 
-    with read_session(db_path) as session:
-        row = session.get(Software, package_id)
-        return package_dict(row) if row is not None else None
+    found = select_packages(db_path, package_id=package_id)
+    return package_dict(found[0]) if found else None
 
 
 def show_package(db_path: Path, package_id: str) -> dict[str, Any]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +29,7 @@ from domain.synora.failures import attempt, classify
 from domain.synora.faults import FaultHooks
 from domain.synora.fsops import DirCursor, hash_file, open_dir
 from domain.synora.guard import check_restore_target
+from domain.synora.held import IN_QUARANTINE, Quarantined, load_quarantined, undo_restore
 from domain.synora.ids import new_operation_id, validate_operation_id
 from domain.synora.locks import package_lock
 from domain.synora.outcome import (
@@ -39,35 +39,22 @@ from domain.synora.outcome import (
     ROLLBACK_SUCCESS,
     Outcome,
 )
+from domain.synora.recovery import recover_into
 from domain.synora.registry import (
     INSTALLED,
     QUARANTINED,
     load_package,
-    restore_entry,
     set_status,
 )
 from domain.synora.registry import (
     ROLLBACK_FAILED as PACKAGE_ROLLBACK_FAILED,
 )
-from domain.synora.scan import DirItem, FileItem
+from domain.synora.scan import FileItem
 from domain.synora.transfer import (
-    QUARANTINE_DIR_MODE,
     Transfer,
-    move_back,
     prune_dirs,
     recreate_dirs,
 )
-
-IN_QUARANTINE = (rows.QUARANTINED, rows.ROLLBACK_FAILED)
-
-
-@dataclass(frozen=True)
-class Quarantined:
-    """What one quarantine operation left in quarantine, from its rows."""
-
-    root_mode: int
-    dirs: tuple[DirItem, ...]
-    files: tuple[FileItem, ...]
 
 
 def find_package_of(db_path: Path, operation_id: str) -> str | None:
@@ -80,24 +67,6 @@ def find_package_of(db_path: Path, operation_id: str) -> str | None:
         return session.scalars(select(UpdateHistory.software_id).where(
             UpdateHistory.operation_id == operation_id,
             UpdateHistory.status == rows.QUARANTINE_CONFIRMED)).first()
-
-
-def load_quarantined(db_path: Path, operation_id: str) -> Quarantined:
-    from sqlalchemy import select
-
-    from store.models.synora import QuarantineEntry as Q
-    from store.synora_db import read_session
-
-    with read_session(db_path) as session:
-        found = session.execute(select(Q.kind, Q.relative_path, Q.size_bytes, Q.mode, Q.sha256,
-                                       Q.outcome).where(Q.operation_id == operation_id)
-                                .order_by(Q.id)).all()
-    root_mode = next((r.mode for r in found if r.kind == "dir" and r.relative_path == ""), 0o755)
-    dirs = tuple(DirItem(r.relative_path, r.mode) for r in found
-                 if r.kind == "dir" and r.relative_path)
-    files = tuple(FileItem(r.relative_path, r.size_bytes, r.mode, 0, r.sha256) for r in found
-                  if r.kind == "file" and r.outcome in IN_QUARANTINE)
-    return Quarantined(root_mode, dirs, files)
 
 
 def _target_exists(cursor: DirCursor, item: FileItem) -> bool:
@@ -185,8 +154,6 @@ def _run(quarantine_op: str, settings: SynoraSettings, out: Outcome,
     audit.status(rows.RESTORE_CONFIRMED, details={"quarantine_operation_id": quarantine_op})
     audits.append(audit)
     with package_lock(settings.locks_dir, package_id):
-        from domain.synora.recovery import recover_into  # it builds on this module
-
         recover_into(out, audit, settings, package_id)
         package = load_package(settings.db_path, package_id)
         if package is None:
@@ -252,32 +219,3 @@ def _roll_back(exc: BaseException, held: Quarantined, moved: list[FileItem],
                  f"rolled back: the {len(moved)} restored file(s) are back in quarantine" if ok
                  else f"rollback failed: {len(failures)} file(s) stayed in {root}"), exit_code)
     out.rollback_status = ROLLBACK_SUCCESS if ok else ROLLBACK_FAILED
-
-
-def undo_restore(held: Quarantined, moved: list[FileItem], package: dict[str, Any], root: Path,
-                 qdir: Path, audit: Audit, hooks: FaultHooks
-                 ) -> tuple[bool, list[tuple[FileItem, str]]]:
-    """Move the files a restore moved back into quarantine, put the registry entry back as
-    it was, and record restore_rollback_success or _failed."""
-    # only the folders that hold files exist in quarantine (empty ones are just rows)
-    holding = {item.parts[:depth] for item in held.files for depth in range(1, len(item.parts))}
-    quarantine_dirs = tuple(DirItem(d.rel, QUARANTINE_DIR_MODE) for d in held.dirs
-                            if d.parts in holding)
-    try:
-        failures = move_back(moved, src=root, dst=qdir, root_mode=QUARANTINE_DIR_MODE,
-                             dirs=quarantine_dirs, hooks=hooks)
-    except OSError as error:
-        failures = [(item, str(error)) for item in moved]
-    if not failures:
-        attempt(lambda: prune_dirs(root, held.dirs, include_root=True))
-
-    def registry() -> None:
-        with audit.transaction() as session:
-            restore_entry(session, package)
-
-    ok = attempt(registry) and not failures
-    status = rows.RESTORE_ROLLBACK_SUCCESS if ok else rows.RESTORE_ROLLBACK_FAILED
-    attempt(lambda: audit.status(status, details={
-        "files_moved_back": len(moved) - len(failures),
-        "failures": [f"{item.rel}: {reason}" for item, reason in failures[:20]]}))
-    return ok, failures

@@ -1,0 +1,296 @@
+"""SQL straight through the database driver (sqlite3, psycopg): no SQLAlchemy on the hot paths.
+
+The jobs table's writes (store/job_writes.py) and every CLI's store reads go through
+here. Importing SQLAlchemy costs a CLI about 0.2 s for a query of a millisecond; the
+driver costs nothing to import. The schema is still defined once, by the models and
+their migrations: a SQLite file whose fingerprint (PRAGMA user_version) is stale is
+migrated first, and only then are Alembic and SQLAlchemy imported.
+tests/store/test_raw_sql_schema.py checks every raw statement against the models.
+
+Values come back in the models' Python types: SQLite's DateTime text as aware UTC
+datetimes, JSON text as objects (psycopg does both itself for PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from store.job_schema import SQLITE_DATETIME_FORMAT
+from store.schema_stamp import MIGRATIONS_DIR, schema_fingerprint
+from store.urls import libpq_url, normalize_url, sqlite_path
+
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+class Driver(ABC):
+    """One database's connection per thread, its placeholders and value formats.
+
+    SQL templates use {p} for a parameter and {j} for a JSON parameter.
+    """
+
+    placeholder: str
+    json_placeholder: str
+
+    def sql(self, template: str) -> str:
+        return template.replace("{p}", self.placeholder).replace("{j}", self.json_placeholder)
+
+    @abstractmethod
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        """Run one statement on its own (autocommit); the rows it returns, if any."""
+
+    @abstractmethod
+    def executemany(self, sql: str, params: Iterable[tuple[Any, ...]]) -> None:
+        """Run one statement for many parameter tuples, in one transaction."""
+
+    @abstractmethod
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Cursor]:
+        """One transaction, committed on success. A write transaction takes SQLite's write
+        lock up front (BEGIN IMMEDIATE: a read-then-write waits instead of failing); on
+        PostgreSQL lock the rows read with SELECT ... FOR UPDATE."""
+
+    def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts keyed by column name (autocommit, like execute)."""
+        with self.cursor() as cursor:
+            return cursor.fetch(sql, params)
+
+    @abstractmethod
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor]:
+        """Statements on this thread's connection, each committing on its own."""
+
+    @abstractmethod
+    def moment(self, value: datetime) -> Any:
+        """A timezone-aware datetime as this driver stores it."""
+
+    def json(self, value: Any) -> str | None:
+        return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+class Cursor:
+    """Statements inside one connection (and, from Driver.transaction, one transaction)."""
+
+    def __init__(self, raw: Any, driver: Driver) -> None:
+        self.raw = raw
+        self.driver = driver
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cursor = self.raw.execute(sql, params)
+        return list(cursor.fetchall()) if cursor.description else []
+
+    def fetch(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        cursor = self.raw.execute(sql, params)
+        names = [column[0] for column in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def as_datetime(value: Any) -> datetime | None:
+    """A stored timestamp as an aware UTC datetime (SQLite keeps naive UTC text)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    assert isinstance(moment, datetime)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def as_json(value: Any) -> Any:
+    """A stored JSON value as an object (SQLite returns the text, psycopg the object)."""
+    return json.loads(value) if isinstance(value, str | bytes) else value
+
+
+class SqliteDriver(Driver):
+    placeholder = "?"
+    json_placeholder = "?"
+
+    def __init__(self, url: str, migrations_dir: Path = MIGRATIONS_DIR) -> None:
+        self.url = url
+        self.migrations_dir = migrations_dir
+        self._local = threading.local()
+
+    def _connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        path = sqlite_path(self.url)
+        if path is None:
+            from config.env import ConfigError
+
+            raise ConfigError(f"CONVEYOR_DATABASE_URL is an in-memory SQLite database "
+                              f"({self.url}): give a file, sqlite:///path/conveyor.db")
+        conn = self._connect(path) if path.exists() else None
+        # The fingerprint on this very connection: no second open to check it.
+        if conn is None or _user_version(conn) != schema_fingerprint(self.migrations_dir):
+            if conn is not None:
+                conn.close()
+            from store.migrate import ensure_sqlite_schema  # Alembic only when it must run
+            from store.urls import ensure_sqlite_file
+
+            ensure_sqlite_file(path)
+            ensure_sqlite_schema(self.url, self.migrations_dir)
+            conn = self._connect(path)
+        return conn
+
+    @staticmethod
+    def _connect(path: Path) -> sqlite3.Connection:
+        conn = sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S, isolation_level=None)
+        conn.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+        # As store/sqlalchemy_engine.py: in WAL mode, NORMAL commits without an fsync each.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        return conn
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        return self._connection().execute(sql, params).fetchall()
+
+    def executemany(self, sql: str, params: Iterable[tuple[Any, ...]]) -> None:
+        with self.transaction() as cursor:
+            cursor.raw.executemany(sql, params)
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Cursor]:
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+        try:
+            yield Cursor(conn, self)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor]:
+        yield Cursor(self._connection(), self)
+
+    def moment(self, value: datetime) -> str:
+        return value.astimezone(UTC).replace(tzinfo=None).strftime(SQLITE_DATETIME_FORMAT)
+
+
+def _user_version(conn: sqlite3.Connection) -> int:
+    try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+    except sqlite3.DatabaseError:
+        return -1  # not a database (yet): the migration says why
+    return int(version)
+
+
+class PostgresDriver(Driver):
+    placeholder = "%s"
+    json_placeholder = "%s::json"
+
+    def __init__(self, url: str) -> None:
+        self.url = libpq_url(url)
+        self._local = threading.local()
+
+    def _connection(self) -> Any:
+        import psycopg
+
+        conn = getattr(self._local, "conn", None)
+        if conn is None or conn.closed:
+            # Statements are prepared server-side after their first use (psycopg's
+            # prepare_threshold), so the hot ones are parsed and planned once.
+            try:
+                conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=0)
+            except psycopg.ProgrammingError as exc:  # the URL itself: not an outage
+                raise _not_usable(self.url, exc) from None
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _guarded(self) -> Iterator[Any]:
+        import psycopg
+
+        conn = self._connection()
+        try:
+            yield conn
+        except psycopg.OperationalError:
+            conn.close()  # reconnect on the next call
+            raise
+        except psycopg.errors.UndefinedTable as exc:
+            from config.env import ConfigError
+
+            raise ConfigError("the database has no Conveyor schema: run `conveyor db upgrade` "
+                              "(CONVEYOR_DATABASE_URL)") from exc
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._guarded() as conn:
+            cursor = conn.execute(sql, params)
+            return list(cursor.fetchall()) if cursor.description else []
+
+    def executemany(self, sql: str, params: Iterable[tuple[Any, ...]]) -> None:
+        with self._guarded() as conn, conn.transaction(), conn.cursor() as cursor:
+            cursor.executemany(sql, list(params))  # psycopg pipelines executemany
+
+    @contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Cursor]:
+        with self._guarded() as conn, conn.transaction():
+            yield Cursor(conn, self)
+
+    @contextmanager
+    def cursor(self) -> Iterator[Cursor]:
+        with self._guarded() as conn:
+            yield Cursor(conn, self)
+
+    def moment(self, value: datetime) -> datetime:
+        return value
+
+
+_drivers: dict[tuple[str, Path], Driver] = {}
+_drivers_lock = threading.Lock()
+
+
+def _not_usable(url: str, reason: object) -> Exception:
+    from config.env import ConfigError
+    from config.redact import redact_url
+
+    return ConfigError(f"CONVEYOR_DATABASE_URL is not a database URL Conveyor can use "
+                       f"({redact_url(url)}): {reason}")
+
+
+def _check_url(url: str) -> None:
+    """SQLite or PostgreSQL (through psycopg), as text a driver can take."""
+    try:
+        url.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _not_usable(url.encode("utf-8", "replace").decode(), "not UTF-8 text") from None
+    if not url.startswith(("sqlite://", "postgresql+psycopg://")):
+        raise _not_usable(url, "expected sqlite:///path or postgresql://...")
+
+
+def driver(url: str, migrations_dir: Path = MIGRATIONS_DIR) -> Driver:
+    """The driver of a database URL (SQLite files are migrated on first connection)."""
+    url = normalize_url(url)
+    _check_url(url)
+    with _drivers_lock:
+        found = _drivers.get((url, migrations_dir))
+        if found is None:
+            found = (SqliteDriver(url, migrations_dir) if url.startswith("sqlite")
+                     else PostgresDriver(url))
+            _drivers[(url, migrations_dir)] = found
+        return found
+
+
+def default_driver(url: str | None = None) -> Driver:
+    """The driver of ``url``, or of the configured jobs database."""
+    if url is None:
+        from config.settings import get_settings
+
+        url = get_settings().effective_database_url
+    return driver(url)
+
+
+def reset_drivers() -> None:
+    """Forget every connection (tests, and pool children after a fork)."""
+    with _drivers_lock:
+        _drivers.clear()
