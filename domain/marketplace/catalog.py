@@ -7,7 +7,8 @@ marketplace.json (reference format, each plugin extended with `versions`):
 A version's source is a path relative to the marketplace root (an archive or a plugin
 folder) or an http(s) URL of a .tar.gz/.tgz/.zip archive with plugin.json at its root.
 Claude Code's own format (.claude-plugin/marketplace.json with plugins[{name, source}])
-is read too: claude_code.py maps it onto these entries. A changelogUrl that is not an
+is read too: claude_code.py maps it onto these entries (an unversioned plugin folder gets
+its content version when it is looked up). A changelogUrl that is not an
 absolute URI is dropped, with a warning.
 """
 

@@ -8,9 +8,10 @@ commands/, agents/, skills/ and hooks/. Mapping:
 
 - the plugin id is the entry's name (kebab-case, as Claude Code requires);
 - the version is plugin.json's (Claude Code gives it priority), else the entry's; a
-  plugin with neither (many plugins of real marketplaces) gets a content version, 0.0.N with N the first 12 hex
-  digits of its tree digest (see content_version); over HTTP, where a folder cannot be
-  read, such a plugin cannot be installed (a clear error names the two places);
+  plugin with neither (many plugins of real marketplaces) gets a content version, 0.0.N
+  with N the first 12 hex digits of its tree digest (see content_version); over HTTP,
+  where a folder cannot be read, such a plugin cannot be installed (a clear error names
+  the two places);
 - there is no archive sha256: the tree digest taken at install is what is recorded and
   what the cache verifies from then on;
 - compatibility absent means compatible; there are no lifecycle scripts (hooks run
