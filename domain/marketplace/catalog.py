@@ -7,7 +7,8 @@ marketplace.json (reference format, each plugin extended with `versions`):
 A version's source is a path relative to the marketplace root (an archive or a plugin
 folder) or an http(s) URL of a .tar.gz/.tgz/.zip archive with plugin.json at its root.
 Claude Code's own format (.claude-plugin/marketplace.json with plugins[{name, source}])
-is read too: claude_code.py maps it onto these entries. A changelogUrl that is not an
+is read too: claude_code.py maps it onto these entries (an unversioned plugin folder gets
+its content version when it is looked up). A changelogUrl that is not an
 absolute URI is dropped, with a warning.
 """
 
@@ -23,7 +24,7 @@ from domain.errors import ContractError
 from domain.marketplace import claude_code
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fetch import Fetcher, is_url
-from domain.marketplace.fsutil import parse_json
+from domain.marketplace.fsutil import parse_json, tree_digest
 from domain.marketplace.redact import redact_url
 from domain.marketplace.semver import Version
 
@@ -59,6 +60,7 @@ class PluginEntry:
     versions: dict[str, VersionEntry]
     claude: bool = False  # from a Claude Code marketplace: plugin.json is optional
     problem: str | None = None  # why it cannot be installed (an unsupported source...)
+    content_source: str | None = None  # unversioned: its version comes from this folder
 
     def version(self, wanted: str) -> VersionEntry | None:
         return self.versions.get(self.latest if wanted == "latest" else wanted)
@@ -88,6 +90,8 @@ class Marketplace:
     plugins: dict[str, PluginEntry]
     query: str = ""  # the marketplace URL's ?query (a token), passed on to relative sources
     warnings: tuple[str, ...] = field(default=())  # what was dropped while reading it
+    _versioned: dict[str, PluginEntry] = field(default_factory=dict, compare=False,
+                                               repr=False)  # content versions, as taken
 
     @property
     def shown(self) -> str:
@@ -99,7 +103,11 @@ class Marketplace:
             raise plugin_error("ERROR-DISC-001",
                                f"plugin {plugin_id} is not in the marketplace {self.shown}",
                                {"pluginId": plugin_id, "marketplace": self.shown})
-        return entry
+        if entry.content_source is None:
+            return entry
+        if plugin_id not in self._versioned:  # hashed once, and only the plugins asked for
+            self._versioned[plugin_id] = _by_content(self, entry, entry.content_source)
+        return self._versioned[plugin_id]
 
     def resolve(self, source: str) -> SourceRef:
         """A version's source as a URL, a local archive or a local folder, kept inside."""
@@ -132,6 +140,19 @@ class Marketplace:
         if path.is_dir():
             return SourceRef("folder", str(path))
         return SourceRef("archive", str(path))
+
+
+def _by_content(market: Marketplace, entry: PluginEntry, source: str) -> PluginEntry:
+    """An unversioned plugin folder's entry: its content version, its tree digest as the
+    sha256 the copy taken at install must match (a folder edited meanwhile is refused)."""
+    ref = market.resolve(source)
+    if ref.kind != "folder":
+        return replace(entry, content_source=None,
+                       problem=f"it has no version and its source {source} is not a folder")
+    digest = tree_digest(Path(ref.location))
+    version = claude_code.content_version(digest)
+    return replace(entry, latest=version, content_source=None,
+                   versions={version: VersionEntry(version, source, digest)})
 
 
 def _archive_url(url: str) -> SourceRef:
@@ -210,13 +231,16 @@ def _claude_plugins(document: dict[str, Any], market: Marketplace,
 
     def make(name: str, version: str | None, source: str | None,
              problem: str | None) -> PluginEntry:
+        if problem is None and version is None and source is not None:
+            return PluginEntry(name, "", {}, claude=True, content_source=source)
         if problem is not None or version is None or source is None:
             return PluginEntry(name, "", {}, claude=True, problem=problem)
         return PluginEntry(name, version, {version: VersionEntry(version, source, None)},
                            claude=True)
 
     return claude_code.plugin_entries(
-        document, peek, lambda where, problem: _invalid(shown, where, problem), make)
+        document, peek, lambda where, problem: _invalid(shown, where, problem), make,
+        by_content=not market.remote)
 
 
 def _invalid(shown: str, where: str, problem: str) -> ContractError:

@@ -8,7 +8,10 @@ commands/, agents/, skills/ and hooks/. Mapping:
 
 - the plugin id is the entry's name (kebab-case, as Claude Code requires);
 - the version is plugin.json's (Claude Code gives it priority), else the entry's; a
-  plugin with neither cannot be installed (a clear error names the two places);
+  plugin with neither (many plugins of real marketplaces) gets a content version, 0.0.N
+  with N the first 12 hex digits of its tree digest (see content_version); over HTTP,
+  where a folder cannot be read, such a plugin cannot be installed (a clear error names
+  the two places);
 - there is no archive sha256: the tree digest taken at install is what is recorded and
   what the cache verifies from then on;
 - compatibility absent means compatible; there are no lifecycle scripts (hooks run
@@ -71,6 +74,24 @@ def is_semver(text: Any) -> bool:
     except SemverError:
         return False
     return True
+
+
+CONTENT_HEX = 12  # 48 bits: below 2**53, so N stays exact in JavaScript and npm's semver
+
+
+def content_version(digest: str) -> str:
+    """The version of an unversioned plugin whose tree digest is `digest`: 0.0.N.
+
+    The original's schemas allow only X.Y.Z (no pre-release, no build metadata), so the
+    digest goes into the patch number. It is deterministic (the same files give the same
+    version on every machine), changes whenever a file does, and sorts below every
+    version an author declares (from 0.1.0 up), so declaring one later is an update."""
+    return f"0.0.{int(digest[:CONTENT_HEX], 16)}"
+
+
+def is_content_version(version: str, digest: str) -> bool:
+    """True when `version` is the content version of the tree `digest` names."""
+    return len(digest) >= CONTENT_HEX and version == content_version(digest)
 
 
 def parse_manifest(data: Any, root: Path, expected: tuple[str, str] | None) -> Manifest:
@@ -213,10 +234,11 @@ EntryFactory = Callable[..., Any]
 
 def plugin_entries(document: dict[str, Any], peek: Callable[[str], str | None],
                    invalid: Callable[[str, str], ContractError],
-                   make: EntryFactory) -> dict[str, Any]:
+                   make: EntryFactory, *, by_content: bool) -> dict[str, Any]:
     """Every entry with a usable name, as `make(id, version, source, problem)` builds it.
 
-    peek(source) is the version of the plugin folder's own plugin.json (None if none)."""
+    peek(source) is the version of the plugin folder's own plugin.json (None if none).
+    version None with no problem: versioned by content (by_content: the folders are local)."""
     metadata = document.get("metadata")
     plugin_root = metadata.get("pluginRoot") if isinstance(metadata, dict) else None
     plugins: dict[str, Any] = {}
@@ -232,8 +254,9 @@ def plugin_entries(document: dict[str, Any], peek: Callable[[str], str | None],
         version = peek(source) if source else None
         if version is None and is_semver(item.get("version")):
             version = str(item["version"])
-        if problem is None and version is None:
+        if problem is None and version is None and not by_content:
             problem = (f"it has no version: set version in its {MANIFEST_PATH} or in its "
-                       "marketplace entry")
+                       "marketplace entry (a folder read over HTTP cannot be versioned by "
+                       "its content)")
         plugins[name] = make(name, version, source, problem)
     return plugins

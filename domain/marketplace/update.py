@@ -7,6 +7,10 @@ own example) means the newest compatible version: the newer versions are tried n
 first, and one the host is incompatible with gives way to the next. A plugin that cannot
 be updated is skipped with its error code; when some plugins succeed and some are
 skipped the status is partial.
+
+An active content version (an unversioned Claude Code plugin's 0.0.N, see claude_code.py)
+names its files, not a place in an order: any other version the marketplace offers is
+newer than it, so changed files are always an update.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from typing import Any
 from domain.errors import ContractError
 from domain.marketplace.cache import load_index
 from domain.marketplace.catalog import Marketplace, PluginEntry
+from domain.marketplace.claude_code import is_content_version
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.install import dry_run_warnings, plan_for
 from domain.marketplace.registry import load_registry
@@ -63,10 +68,20 @@ def _no_match(plugin_id: str, constraint: Range | None) -> ContractError:
                         {"pluginId": plugin_id, "versionConstraint": text})
 
 
-def _newer(entry: PluginEntry, current: str) -> list[Version]:
+def _is_newer(version: Version, current: str, by_content: bool) -> bool:
+    return str(version) != current if by_content else version > Version.parse(current)
+
+
+def _newer(entry: PluginEntry, current: str, by_content: bool) -> list[Version]:
     """Every listed version newer than the active one, newest first ("latest")."""
-    return sorted((v for v in entry.sorted_versions() if v > Version.parse(current)),
+    return sorted((v for v in entry.sorted_versions() if _is_newer(v, current, by_content)),
                   reverse=True)
+
+
+def _active_by_content(cmd: Command, plugin_id: str, current: str) -> bool:
+    """True when the active version is the content version of the files it installed."""
+    active = load_registry(cmd.runtime.layout).entry(plugin_id) or {}
+    return is_content_version(current, str(active.get("sha256", "")))
 
 
 def _update_one(cmd: Command, request: UpdateRequest, market: Marketplace, plugin_id: str,
@@ -74,8 +89,9 @@ def _update_one(cmd: Command, request: UpdateRequest, market: Marketplace, plugi
     entry = market.plugin(plugin_id)
     if entry.problem is not None:
         plan_for(market, plugin_id, LATEST)  # raises the entry's problem
+    by_content = _active_by_content(cmd, plugin_id, current)
     if request.version_constraint == LATEST:
-        newer = _newer(entry, current)
+        newer = _newer(entry, current, by_content)
         if not newer:
             report.up_to_date.append(plugin_id)
             return
@@ -91,7 +107,7 @@ def _update_one(cmd: Command, request: UpdateRequest, market: Marketplace, plugi
     target = candidate(entry, constraint)
     if target is None:
         raise _no_match(plugin_id, constraint)
-    if target <= Version.parse(current):
+    if not _is_newer(target, current, by_content):
         report.up_to_date.append(plugin_id)
         return
     _update_to(cmd, request, market, entry, current, target, report, n)

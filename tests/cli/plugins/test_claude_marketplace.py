@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
+from domain.marketplace.catalog import load_marketplace
+from domain.marketplace.fetch import Fetcher, NetPolicy
 from domain.marketplace.fsutil import tree_digest
+from domain.marketplace.semver import Version
 from tests.cli.plugins.claude_market import claude_market, plugin_folders
 from tests.cli.plugins.conftest import PluginsCli, active_target, registry
 from tests.support.plugin_market import serve
@@ -60,7 +64,6 @@ def test_permissions_come_from_what_the_plugin_holds(plugins: PluginsCli,
 
 @pytest.mark.usefixtures("claude")
 @pytest.mark.parametrize(("plugin_id", "code", "words"), [
-    ("unversioned", "ERROR-DISC-003", "has no version"),
     ("github-hosted", "ERROR-INST-001", "github source"),
     ("not-listed", "ERROR-DISC-001", "not in the marketplace"),
 ])
@@ -91,7 +94,88 @@ def test_the_marketplace_file_itself_and_a_url(plugins: PluginsCli, claude: Path
     file = claude / ".claude-plugin" / "marketplace.json"
     assert plugins("install", "skills-pack", "--marketplace", str(file)).code == 0
     with serve(claude) as server:
-        call = plugins("install", "code-review", "--marketplace", server.url + "/"
-                       ".claude-plugin/marketplace.json")
+        url = server.url + "/.claude-plugin/marketplace.json"
+        call = plugins("install", "code-review", "--marketplace", url)
+        unversioned = plugins("install", "unversioned", "--marketplace", url)
     assert call.code == 1 and call.error_code == "ERROR-INST-001"
     assert "cannot be fetched over HTTP" in call.response["error"]["message"]
+    # Over HTTP no folder can be read, so none can be versioned by its content
+    assert unversioned.code == 1 and unversioned.error_code == "ERROR-DISC-003"
+    assert "has no version" in unversioned.response["error"]["message"]
+
+
+# ---- unversioned plugins: versioned by content ----------------------------------------------
+
+LOCAL_ONLY = Fetcher(NetPolicy(timeout_s=2.0, retries=0, backoff_base_s=0.0, backoff_cap_s=0.0))
+SEMVER_CORE = re.compile(r"^\d+\.\d+\.\d+$")  # what the original schemas accept
+
+
+def expected_content_version(folder: Path) -> str:
+    """The documented rule: 0.0.N, N the first 12 hex digits of the tree digest."""
+    return f"0.0.{int(tree_digest(folder)[:12], 16)}"
+
+
+def test_an_unversioned_plugin_installs_with_its_content_version(
+        plugins: PluginsCli, plugin_dir: Path, claude: Path, tmp_path: Path) -> None:
+    folder = claude / "plugins" / "unversioned"
+    version = expected_content_version(folder)
+    assert SEMVER_CORE.match(version)
+    assert int(version.split(".")[2]) < 2 ** 53  # exact as a JavaScript number
+    call = plugins("install", "unversioned")
+    assert call.code == 0, call.out
+    assert call.response["message"] == f"Successfully installed unversioned@{version}"
+    assert call.data["version"] == version
+    assert active_target(plugin_dir, "unversioned") == f"../cache/unversioned/{version}"
+    assert registry(plugin_dir)["unversioned"]["sha256"] == tree_digest(folder)
+    assert "already installed" in plugins("install", "unversioned").response["message"]
+    # Deterministic: another copy of the same marketplace gives the same version
+    other = claude_market(tmp_path / "elsewhere")
+    assert load_marketplace(str(other), LOCAL_ONLY).plugin("unversioned").latest == version
+    assert plugins("install", "unversioned", "--version", version).code == 0
+
+
+def _change_so_it_sorts_lower(folder: Path, old: str) -> str:
+    """Edit the plugin until its content version sorts below the old one: an update must
+    not depend on content versions being ordered (they are not)."""
+    for n in range(100):
+        (folder / "commands" / "hello.md").write_text(f"Say hello, take {n}.\n")
+        new = expected_content_version(folder)
+        if Version.parse(new) < Version.parse(old):
+            return new
+    raise AssertionError("no edit gave a lower content version")
+
+
+def test_update_and_rollback_of_an_unversioned_plugin(plugins: PluginsCli, plugin_dir: Path,
+                                                      claude: Path) -> None:
+    folder = claude / "plugins" / "unversioned"
+    first = expected_content_version(folder)
+    assert plugins("install", "unversioned").code == 0
+    assert plugins("update", "unversioned").data["upToDate"] == ["unversioned"]
+    second = _change_so_it_sorts_lower(folder, first)
+    check = plugins("update", "unversioned", "--check-only")
+    assert check.code == 0, check.out
+    assert check.data["availableUpdates"] == [
+        {"pluginId": "unversioned", "currentVersion": first, "latestVersion": second}]
+    call = plugins("update", "unversioned")
+    assert call.code == 0, call.out
+    assert call.data["updated"][0]["fromVersion"] == first
+    assert call.data["updated"][0]["toVersion"] == second
+    active = plugin_dir / "plugins" / "unversioned"
+    assert (active / "commands" / "hello.md").read_text() == \
+        (folder / "commands" / "hello.md").read_text()
+    assert plugins("update", "unversioned").data["upToDate"] == ["unversioned"]
+    (plugin_dir / "flags.json").write_text('{"enableRollback": true}')
+    listed = plugins("rollback", "unversioned", "--list-targets")
+    assert [t["version"] for t in listed.data["availableTargets"]] == [first]
+    back = plugins("rollback", "unversioned")
+    assert back.code == 0, back.out
+    assert back.data["toVersion"] == first and back.data["cacheSource"] == "cached"
+    assert active_target(plugin_dir, "unversioned") == f"../cache/unversioned/{first}"
+    assert (active / "commands" / "hello.md").read_text() == "Say hello.\n"
+    # The author declares a version at last: an update, as any declared version sorts
+    # above content versions
+    plugin_json = folder / ".claude-plugin" / "plugin.json"
+    plugin_json.write_text(json.dumps({**json.loads(plugin_json.read_text()),
+                                       "version": "0.1.0"}))
+    declared = plugins("update", "unversioned")
+    assert declared.code == 0 and declared.data["updated"][0]["toVersion"] == "0.1.0"
