@@ -36,6 +36,7 @@ from domain.chirality.resolvers.prompts import messages
 from workers.backoff import compute_backoff_s
 
 if TYPE_CHECKING:
+    import aiohttp
     from yarl import URL
 
 logger = logging.getLogger("conveyor.chirality.openai")
@@ -119,20 +120,12 @@ class OpenAIResolver:
             raise resolver_error("the openai resolver needs OPENAI_API_KEY in the environment "
                                  "of the worker that runs the job (in the embedded mode: of "
                                  "this command)", resolver=self.name)
-        import aiohttp
         from yarl import URL
 
         base = (settings.openai_base_url or DEFAULT_OPENAI_BASE_URL).rstrip("/")
         self._url = URL(f"{base}/chat/completions")
         self._proxy = _env_proxy(self._url)
-        # Not trust_env: with it aiohttp looks up the proxy and ~/.netrc again for every
-        # request, in a thread (two thread hand-offs per call, a third of its CPU).
-        self._session = aiohttp.ClientSession(
-            headers={"Authorization": f"Bearer {settings.openai_api_key}",
-                     "Content-Type": "application/json", "Accept": "application/json",
-                     "User-Agent": "conveyor-chirality"},
-            timeout=aiohttp.ClientTimeout(total=settings.request_timeout_s),
-            connector=aiohttp.TCPConnector(limit=_MAX_CONNECTIONS))
+        self._session: aiohttp.ClientSession | None = None  # made in the loop
         self._settings = settings
         self._problem = problem
         self._sleep = sleep
@@ -173,9 +166,24 @@ class OpenAIResolver:
                 raise
             return failure
 
+    def _http(self) -> aiohttp.ClientSession:
+        """The session, made on first use: aiohttp needs the running event loop."""
+        if self._session is None:
+            import aiohttp
+
+            # Not trust_env: with it aiohttp looks up the proxy and ~/.netrc again for
+            # every request, in a thread (two thread hand-offs per call, half its CPU).
+            self._session = aiohttp.ClientSession(
+                headers={"Authorization": f"Bearer {self._settings.openai_api_key}",
+                         "Content-Type": "application/json", "Accept": "application/json",
+                         "User-Agent": "conveyor-chirality"},
+                timeout=aiohttp.ClientTimeout(total=self._settings.request_timeout_s),
+                connector=aiohttp.TCPConnector(limit=_MAX_CONNECTIONS))
+        return self._session
+
     async def _post(self, body: bytes) -> _Answer:
         # A redirect is not followed: the key would travel to wherever it points.
-        async with self._session.post(self._url, data=body, allow_redirects=False,
+        async with self._http().post(self._url, data=body, allow_redirects=False,
                                       proxy=self._proxy) as response:
             return _Answer(response.status, await response.read(),
                            response.headers.get("Content-Type", ""),
@@ -206,4 +214,5 @@ class OpenAIResolver:
             call=str(call.kind), attempts=attempts, status=failure.status)
 
     async def aclose(self) -> None:
-        await self._session.close()
+        if self._session is not None:
+            await self._session.close()
