@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from config.env import env_float, env_int, env_path, env_str
+from config.env import ConfigError, env_float, env_int, env_path, env_str
+from config.redact import redact_url
 
 DEFAULT_CONCURRENCY = 8
 DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_OPENAI_BASE_URL = "https://api.openai.com/v1"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -26,7 +29,11 @@ class ChiralitySettings:
     model: str
     openai_api_key: str | None
     openai_base_url: str | None
-    """Any OpenAI-compatible endpoint; None: the client's default (api.openai.com)."""
+    """Any OpenAI-compatible endpoint (http or https); None: DEFAULT_OPENAI_BASE_URL."""
+    openai_organization: str | None
+    """Sent as OpenAI-Organization (OPENAI_ORG_ID), as the official client does."""
+    openai_project: str | None
+    """Sent as OpenAI-Project (OPENAI_PROJECT_ID), as the official client does."""
     request_timeout_s: float
     """One resolver request, retries not included."""
     max_retries: int
@@ -51,10 +58,31 @@ def load_chirality_settings() -> ChiralitySettings:
         concurrency=env_int("CHIRALITY_CONCURRENCY", DEFAULT_CONCURRENCY, minimum=1),
         model=env_str("CHIRALITY_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL,
         openai_api_key=env_str("OPENAI_API_KEY"),
-        openai_base_url=env_str("OPENAI_BASE_URL"),
+        openai_base_url=_base_url("OPENAI_BASE_URL"),
+        openai_organization=env_str("OPENAI_ORG_ID"),
+        openai_project=env_str("OPENAI_PROJECT_ID"),
         request_timeout_s=env_float("CHIRALITY_REQUEST_TIMEOUT_S", 60.0, minimum=0.1),
         max_retries=env_int("CHIRALITY_MAX_RETRIES", 4, minimum=0),
         retry_base_s=env_float("CHIRALITY_RETRY_BASE_S", 0.5, minimum=0.0),
         retry_cap_s=env_float("CHIRALITY_RETRY_CAP_S", 8.0, minimum=0.0),
         lock_poll_s=env_float("CHIRALITY_LOCK_POLL_S", 0.05, minimum=0.001),
     )
+
+
+def _base_url(name: str) -> str | None:
+    """An http(s) URL with a host, or None: a bad one is a setting to fix (exit 2), not a
+    connection failure to retry five times."""
+    raw = env_str(name)
+    if raw is None:
+        return None
+    try:
+        parts = urlsplit(raw)
+        valid = (parts.scheme.lower() in ("http", "https") and bool(parts.hostname)
+                 and not any(ch.isspace() for ch in raw))
+        _ = parts.port  # a port that is no number raises
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ConfigError(f"{name} must be an http:// or https:// URL with a host, such as "
+                          f"http://127.0.0.1:8000/v1; got {redact_url(raw)!r}")
+    return raw

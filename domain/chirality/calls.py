@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from domain.chirality.attempts import ResolverAttempts
 
 
 class CallKind(StrEnum):
@@ -48,6 +51,8 @@ class Resolver(Protocol):
     """Turns one call into one text. May raise a ContractError (RESOLVER_ERROR, exit 5)."""
 
     name: str
+    attempts: ResolverAttempts
+    """Every request it sent, retries included, and its last failure."""
 
     async def resolve(self, call: ResolverCall) -> str: ...
 

@@ -15,9 +15,12 @@ station-shift call per cell; J, K, G, T and P only rearrange cells.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from config.redact import redact_urls
+from domain.chirality.attempts import ResolverAttempts
 from domain.chirality.calls import CallKind, CellRef, Resolver, ResolverCall
 from domain.chirality.canonical import (
     A_COLS,
@@ -29,7 +32,11 @@ from domain.chirality.canonical import (
     MATRIX_B,
     STATIONS,
 )
+from domain.chirality.errors import resolver_error
 from domain.chirality.matrix import Matrix, build, take_rows, transpose
+from domain.errors import ContractError
+
+logger = logging.getLogger("conveyor.chirality")
 
 Pos = tuple[int, int]
 ProgressCallback = Callable[[str], None]
@@ -54,27 +61,35 @@ def _positions(rows: int, cols: int) -> list[Pos]:
 
 @dataclass
 class ProgressTracker:
-    """Counts finished cells; reports the first matrix not yet finished when it changes."""
+    """Counts finished cells; reports the first matrix not yet finished when it changes,
+    and again after every resolver retry (with the retries so far and the last error)."""
 
     on_progress: ProgressCallback | None
+    attempts: ResolverAttempts | None = None
     done: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COMPUTED, 0))
     current: str | None = None
 
     def start(self) -> None:
+        if self.attempts is not None:
+            self.attempts.listeners.append(self.retried)
         self._report()
 
     def cell_done(self, matrix: str) -> None:
         self.done[matrix] += 1
         self._report()
 
-    def _report(self) -> None:
+    def retried(self) -> None:
+        self._report(always=True)
+
+    def _report(self, *, always: bool = False) -> None:
         pending = [m for m in COMPUTED if self.done[m] < _cell_count(m)]
         now = pending[0] if pending else None
-        if now != self.current:
+        if now != self.current or always:
             self.current = now
             if now is not None and self.on_progress is not None:
                 index = COMPUTED.index(now) + 1
-                self.on_progress(f"computing matrix {now} ({index}/{len(COMPUTED)})")
+                retries = self.attempts.summary() if self.attempts is not None else ""
+                self.on_progress(f"computing matrix {now} ({index}/{len(COMPUTED)}){retries}")
 
 
 def _cell_count(matrix: str) -> int:
@@ -92,7 +107,7 @@ class Graph:
         self.resolver = resolver
         self.slots = asyncio.Semaphore(concurrency)
         self.calls = 0
-        self.progress = ProgressTracker(on_progress)
+        self.progress = ProgressTracker(on_progress, resolver.attempts)
         self.tasks: dict[str, dict[Pos, asyncio.Task[str]]] = {}
 
     # ---- calls --------------------------------------------------------------------------
@@ -102,10 +117,25 @@ class Graph:
         return CellRef(matrix, STATIONS[matrix], pos[0], pos[1], rows[pos[0]], cols[pos[1]])
 
     async def _call(self, kind: CallKind, cell: CellRef, *inputs: str) -> str:
+        call = ResolverCall(kind, cell, inputs)
         async with self.slots:
-            text = await self.resolver.resolve(ResolverCall(kind, cell, inputs))
+            try:
+                text = await self.resolver.resolve(call)
+            except ContractError:
+                raise
+            except Exception as exc:  # a resolver's own bug is still its failure: exit 5
+                raise self._unexpected(call, exc) from exc
         self.calls += 1
         return text
+
+    def _unexpected(self, call: ResolverCall, exc: Exception) -> ContractError:
+        logger.error("resolver call %s %s raised unexpectedly", call.kind, call.cell.id,
+                     exc_info=exc)
+        name = self.resolver.name
+        cause = redact_urls(f"{type(exc).__name__}: {exc}")[:300]
+        return resolver_error(f"the {name} resolver failed on {call.cell.id} ({call.kind}): "
+                              f"{cause}", resolver=name, cell=call.cell.id,
+                              call=str(call.kind), attempts=None, status=None)
 
     async def _lens(self, cell: CellRef, text: str) -> str:
         col_text, row_text = await asyncio.gather(self._call(CallKind.LENS_COLUMN, cell, text),

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from config.chirality import ChiralitySettings
 from domain.chirality.artifacts import build_manifest, encode_manifest, stage_snapshots
+from domain.chirality.attempts import ResolverAttempts
 from domain.chirality.calls import Resolver
 from domain.chirality.claim import claim_run
 from domain.chirality.compute import Computation, compute
@@ -83,10 +84,14 @@ class PipelineOutcome:
     resolver_calls: int
     total_ms: int
     waited_for_other_job: bool
+    attempts: ResolverAttempts = field(default_factory=ResolverAttempts)
+    """The requests behind the calls: retries and the last failure (none when reused)."""
 
     def as_result(self) -> dict[str, Any]:
+        """The job's result (its row); the CLI prints only run_id and manifest."""
         return {"run_id": self.run_id, "manifest": manifest_ref(self.run_id),
                 "reused": self.reused, "resolver_calls": self.resolver_calls,
+                **self.attempts.as_json(),
                 "total_ms": self.total_ms, "waited_for_other_job": self.waited_for_other_job}
 
 
@@ -110,9 +115,11 @@ def run_pipeline(request: PipelineRequest, *, settings: ChiralitySettings,
             if not request.force and _has_valid_manifest(layout):
                 logger.info("run %s has a valid manifest: not recomputed", request.run_id)
                 return PipelineOutcome(request.run_id, True, 0, _ms_since(started), waited)
-            calls = _compute_and_write(request, layout, settings=settings, started=started,
-                                       deadline=deadline, on_progress=on_progress)
-            return PipelineOutcome(request.run_id, False, calls, _ms_since(started), waited)
+            computation = _compute_and_write(request, layout, settings=settings,
+                                             started=started, deadline=deadline,
+                                             on_progress=on_progress)
+            return PipelineOutcome(request.run_id, False, computation.calls,
+                                   _ms_since(started), waited, computation.attempts)
     except OSError as exc:  # resolvers convert their own errors: these are the filesystem's
         raise io_error(f"run {request.run_id}: {exc.strerror or exc}", exc,
                        run_id=request.run_id) from None
@@ -132,7 +139,7 @@ def _has_valid_manifest(layout: RunLayout) -> bool:
 
 def _compute_and_write(request: PipelineRequest, layout: RunLayout, *,
                        settings: ChiralitySettings, started: float, deadline: float,
-                       on_progress: ProgressCallback | None) -> int:
+                       on_progress: ProgressCallback | None) -> Computation:
     def resolver() -> Resolver:
         return make_resolver(request.resolver, settings=settings, problem=request.problem)
 
@@ -140,7 +147,7 @@ def _compute_and_write(request: PipelineRequest, layout: RunLayout, *,
         resolver, concurrency=request.concurrency or settings.concurrency,
         deadline=deadline, on_progress=on_progress)
     if on_progress is not None:
-        on_progress("writing snapshots")
+        on_progress(f"writing snapshots{computation.attempts.summary()}")
     write_started = time.monotonic()
     staged = stage_snapshots(layout, computation.matrices, resolver=request.resolver)
     try:
@@ -157,9 +164,9 @@ def _compute_and_write(request: PipelineRequest, layout: RunLayout, *,
         staged.commit()
     finally:
         staged.discard()
-    logger.info("run %s computed: %d resolver calls in %.2f s", request.run_id,
-                computation.calls, computation.elapsed_s)
-    return computation.calls
+    logger.info("run %s computed: %d resolver calls (%d requests) in %.2f s", request.run_id,
+                computation.calls, computation.attempts.attempts, computation.elapsed_s)
+    return computation
 
 
 def _ms_since(started: float) -> int:

@@ -2,7 +2,8 @@
 
 Real sockets and real HTTP (the `openai` client cannot tell it from a provider): it
 answers POST .../chat/completions, after ``latency_s``, with the next status of
-``script`` (then ``then_status``: 200 answers, anything else an API error body).
+``script`` (then ``then_status``: 200 answers, anything else an API error body), or
+with a ``raw`` answer of the test's making (a body that is no JSON, a wrong shape, ...).
 """
 
 from __future__ import annotations
@@ -12,8 +13,23 @@ import threading
 import time
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    """An answer sent byte for byte, whatever the request: what a broken or hostile
+    endpoint (a proxy's HTML page, another API, a refusal) sends back."""
+
+    body: bytes
+    status: int = 200
+    content_type: str = "application/json"
+
+    @classmethod
+    def of_json(cls, payload: Any, status: int = 200) -> RawAnswer:
+        return cls(json.dumps(payload).encode(), status)
 
 
 class _Server(ThreadingHTTPServer):
@@ -41,7 +57,10 @@ class _Handler(BaseHTTPRequestHandler):
         status, number = self.server.chat.take(body, self.headers.get("Authorization"))
         if self.server.chat.wait_latency():
             return  # stopping
-        if status == 200:
+        raw = self.server.chat.raw
+        if raw is not None:
+            self._send_bytes(raw.status, raw.body, raw.content_type)
+        elif status == 200:
             self._send(200, _completion(body, number, self.server.chat.content))
         else:
             message = f"scripted failure {status}"
@@ -53,10 +72,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _send(self, status: int, payload: dict[str, Any],
               headers: dict[str, str] | None = None) -> None:
-        data = json.dumps(payload).encode()
+        self._send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
+
+    def _send_bytes(self, status: int, data: bytes, content_type: str,
+                    headers: dict[str, str] | None = None) -> None:
         try:
             self.send_response(status)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
@@ -84,10 +106,12 @@ class ChatServer:
         self.latency_s = latency_s
         self.then_status = then_status
         self.content: str | None = None
+        """The answer's text; None: "concept <request number>"."""
         self.quote_key_in_errors = False
         """Error answers quote the request's Authorization header back (a hostile or
         careless endpoint: the key must not travel on into logs and job rows)."""
-        """The answer's text; None: "concept <request number>"."""
+        self.raw: RawAnswer | None = None
+        """Sent as it is for every request instead of the scripted answer."""
         self.last_body: dict[str, Any] = {}
         self._script: deque[int] = deque(script)
         self._lock = threading.Lock()

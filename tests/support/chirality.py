@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from config.chirality import ChiralitySettings, load_chirality_settings
+from domain.chirality.attempts import ResolverAttempts
 from tests.support.chat_server import ChatServer
 
 PROBLEM = {"title": "Release safety", "statement": "Ship weekly without breaking users."}
@@ -63,3 +64,15 @@ def openai_env(server: ChatServer, **extra: str) -> dict[str, str]:
     return {"OPENAI_BASE_URL": server.base_url, "OPENAI_API_KEY": "test-key",
             "CHIRALITY_RETRY_BASE_S": "0.001", "CHIRALITY_RETRY_CAP_S": "0.005",
             "CHIRALITY_MAX_RETRIES": "2", **extra}
+
+
+class FakeResolver:
+    """Base of the tests' own resolvers: what every resolver has besides resolve()."""
+
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.attempts = ResolverAttempts()
+
+    async def aclose(self) -> None:
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from domain.chirality.attempts import ResolverAttempts
 from domain.chirality.calls import CallKind, ResolverCall
 
 # Not fixed by the canonical text: how echo joins a product's k concepts. A comma list
@@ -31,7 +32,11 @@ def echo_text(call: ResolverCall) -> str:
 class EchoResolver:
     name = "echo"
 
+    def __init__(self) -> None:
+        self.attempts = ResolverAttempts()
+
     async def resolve(self, call: ResolverCall) -> str:
+        self.attempts.attempted()
         return echo_text(call)
 
     async def aclose(self) -> None:

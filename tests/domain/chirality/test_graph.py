@@ -12,17 +12,19 @@ import pytest
 from domain.chirality.calls import CallKind, ResolverCall
 from domain.chirality.compute import compute
 from domain.chirality.graph import Graph
+from tests.support.chirality import FakeResolver
 
 FULL_RUN_CALLS = 380
 CRITICAL_PATH_CALLS = 18  # C 4 + F 3 + D 2 + X 4 + Z 1 + E 4
 
 
-class DepthResolver:
+class DepthResolver(FakeResolver):
     """Answers "d<n>": n = 1 + the deepest input's n, so a cell's text is its chain length."""
 
     name = "depth"
 
     def __init__(self) -> None:
+        super().__init__()
         self.kinds: Counter[str] = Counter()
 
     async def resolve(self, call: ResolverCall) -> str:
@@ -35,12 +37,13 @@ class DepthResolver:
         return None
 
 
-class InFlightResolver:
+class InFlightResolver(FakeResolver):
     """Counts the calls in flight; each call yields a few times so that they overlap."""
 
     name = "in-flight"
 
     def __init__(self) -> None:
+        super().__init__()
         self.now = 0
         self.peak = 0
 
@@ -80,10 +83,11 @@ def test_a_cell_waits_for_the_cells_it_reads_not_for_whole_matrices() -> None:
     """While C[0,0] is held back, everything that does not read it goes on: E[1,*] reads
     Z[1,*] = X[1,*], which reads column 1 of D, F and C, and never C[0,0]."""
 
-    class HoldOneCell:
+    class HoldOneCell(FakeResolver):
         name = "hold"
 
         def __init__(self) -> None:
+            super().__init__()
             self.release = asyncio.Event()
             self.resolved: list[str] = []
 

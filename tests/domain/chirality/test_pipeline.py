@@ -46,7 +46,8 @@ def test_a_run_writes_snapshots_then_a_valid_manifest(runs_root: Path) -> None:
                            on_progress=progress.append)
     assert outcome.as_result() | {"total_ms": 0} == {
         "run_id": "r1", "manifest": "runs/r1/index.json", "reused": False,
-        "resolver_calls": 380, "total_ms": 0, "waited_for_other_job": False}
+        "resolver_calls": 380, "resolver_attempts": 380, "resolver_retries": 0,
+        "resolver_last_error": None, "total_ms": 0, "waited_for_other_job": False}
     run = runs_root / "runs" / "r1"
     assert sorted(p.name for p in run.iterdir()) == ["index.json", "snapshots"]
     manifest = json.loads((run / "index.json").read_text())

@@ -16,7 +16,7 @@ import pytest
 
 from domain.chirality.validate import validate_run
 from store import jobs
-from tests.support.chat_server import ChatServer
+from tests.support.chat_server import ChatServer, RawAnswer
 from tests.support.chirality import openai_env
 from tests.support.cli import run_cli
 
@@ -113,6 +113,37 @@ def test_openai_on_a_worker_failing_is_exit_5(start_worker, stack_env: dict[str,
     [row] = pipeline_rows()
     assert (row["status"], row["last_exit_code"], row["attempts"]) == ("failed", 5, 1)
     assert not (runs_root / "runs" / "w3" / "index.json").exists()
+
+
+def test_a_200_that_is_not_json_on_a_worker_is_exit_5_with_its_cause_on_the_row(
+        start_worker, stack_env: dict[str, str], runs_root: Path, problem_file: Path,
+        chat_server: ChatServer) -> None:
+    start_worker(["pipelines"])
+    chat_server.raw = RawAnswer(b"<html>502</html>", content_type="text/html")
+    result = compute(runs_root, stack_env, "w8", "openai", problem_file)
+    assert result.returncode == 5, result.stderr
+    error = error_of(result)
+    assert error["code"] == "RESOLVER_ERROR" and "the answer was not JSON" in error["message"]
+    [row] = pipeline_rows()
+    assert (row["status"], row["last_exit_code"]) == ("failed", 5)
+    assert row["last_error"] == error["message"]
+    assert row["result"]["details"]["resolver_retries"] >= 2
+
+
+def test_a_worker_whose_base_url_is_not_http_answers_exit_2_before_any_call(
+        start_worker, stack_env: dict[str, str], runs_root: Path, problem_file: Path,
+        chat_server: ChatServer) -> None:
+    cli_env = dict(stack_env)  # the CLI's own settings are fine ...
+    stack_env["OPENAI_BASE_URL"] = "notaurl"  # ... the worker's are not
+    start_worker(["pipelines"])
+    result = compute(runs_root, cli_env, "w9", "openai", problem_file)
+    assert result.returncode == 2, result.stderr
+    error = error_of(result)
+    assert error["code"] == "INVALID_ARGUMENTS"
+    assert error["message"].startswith("the worker's settings: OPENAI_BASE_URL must be")
+    assert chat_server.requests == 0
+    [row] = pipeline_rows()
+    assert (row["status"], row["last_exit_code"]) == ("failed", 2)
 
 
 def test_openai_on_a_worker_past_max_seconds_is_exit_3(start_worker, stack_env: dict[str, str],
