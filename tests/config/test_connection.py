@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from config.env import ConfigError
 from config.connection import Mode, redact_url, resolve_connection, stack_state_file
+from config.env import ConfigError
 from config.processes import ProcessRef
 from config.settings import load_settings
 
