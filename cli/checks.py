@@ -64,6 +64,9 @@ def _probe_outcome(client: JobClient, job: SubmittedJob, marker: str, started: f
 
 def run_check(queues: list[str], *, timeout_s: float) -> dict[str, Any]:
     """Publish one probe per queue, then wait for each; report ok and latency per queue."""
+    from cli.state_errors import ensure_state_folder_writable
+
+    ensure_state_folder_writable()
     client = JobClient()
     report_queues: list[dict[str, Any]] = []
     pending: list[tuple[SubmittedJob, str, float]] = []
