@@ -20,6 +20,7 @@ from celery import bootsteps
 
 from config.settings import get_settings
 from workers.consumers import heartbeat, leave
+from workers.lost_jobs import LostJobScan, LostJobScanner
 from workers.stall import EXIT_STALLED, StallDetector, stall_after_s
 
 logger = logging.getLogger("conveyor.lease")
@@ -37,6 +38,7 @@ class LeaseKeeper(bootsteps.StartStopStep):  # type: ignore[misc]
         self._client: Any = None
         self._queues: list[str] = []
         self._stall = StallDetector(stall_after_s())
+        self._lost_jobs = LostJobScanner(LostJobScan.from_env(get_settings().visibility_timeout_s))
 
     def start(self, consumer: Any) -> None:
         connection = getattr(consumer.app, "conveyor_connection", None)
@@ -96,6 +98,10 @@ class LeaseKeeper(bootsteps.StartStopStep):  # type: ignore[misc]
             pipe.zadd(channel.unacked_index_key, {tag: now}, xx=True)
         heartbeat(pipe, self._queues, consumer.hostname, lease_renew_s=renew_s, now=now)
         pipe.execute()
+        try:
+            self._lost_jobs.maybe_scan(consumer.app, self._client, self._queues)
+        except Exception:  # a database or broker blip: the next scan tries again
+            logger.warning("lost-job scan failed", exc_info=True)
 
     def _exit_stalled(self, consumer: Any) -> None:
         """Stop claiming to consume, then exit for a supervisor to start a fresh worker.
