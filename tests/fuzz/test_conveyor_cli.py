@@ -156,8 +156,9 @@ def test_check(guarded: RunCli, queues: list[str], timeout: str | None,
             *options({"--timeout": timeout}), *junk]
     usage = (bool(junk) or any(q not in QUEUES for q in queues)
              or (timeout is not None and not accepts_seconds(timeout)))
-    # A valid but tiny --timeout may end a probe's wait first: exit 1, ok false.
-    check_outcome(outcome := run(guarded, args), {2} if usage else {0, 1})
+    # A valid but tiny --timeout may end a probe's wait first: exit 3 (wait_timeout),
+    # ok false; exit 1 for a probe that failed otherwise.
+    check_outcome(outcome := run(guarded, args), {2} if usage else {0, 1, 3})
     if not usage:
         report = outcome.json_out()
         assert report["ok"] is (outcome.exit_code == 0)
