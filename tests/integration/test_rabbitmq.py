@@ -174,3 +174,22 @@ def test_a_retry_with_a_countdown_goes_through_rabbitmq(
     row = jobs.get_job(job.job_id)
     assert row is not None and (row["status"], row["attempts"]) == ("succeeded", 2)
     app.close()
+
+
+def test_a_worker_on_another_database_is_a_database_mismatch(
+        amqp_env: dict[str, str], tmp_path: Path) -> None:
+    from config.celery_app import create_app
+
+    other = {**amqp_env, "CONVEYOR_DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}"}
+    worker = WorkerProcess(other, ["default"], tmp_path).start()
+    app = create_app()
+    try:
+        _wait_consuming(app, ["default"], worker)
+        check = run_cli("conveyor", "check", "--queue", "default", "--timeout", "20",
+                        env=amqp_env)
+    finally:
+        worker.stop()
+        app.close()
+    assert check.returncode == 3, check.stdout + check.stderr
+    entry = json_out(check)["queues"][0]
+    assert entry["ok"] is False and entry["reason"] == "database_mismatch"
