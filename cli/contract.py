@@ -186,7 +186,7 @@ def _guarded(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | Non
         return 1  # the reader went away; there is no one left to tell
     except Exception as exc:
         outage = database_outage(exc)
-        error = fmt.system_error(outage) if outage else _crash(fmt, prog, exc)
+        error = fmt.system_error(outage) if outage else _state_folder_or_crash(fmt, prog, exc)
     fmt.render(error)
     return error.exit_code
 
@@ -199,9 +199,25 @@ def database_outage(exc: BaseException, *, what: str = "database") -> JobSystemE
 
     if not is_database_outage(exc):
         return None
+    from cli.state_errors import state_folder_problem
+
+    disk = state_folder_problem(exc)
+    if isinstance(disk, JobSystemError):
+        return disk  # a full disk, not a lock or a network outage: say so
     logger.warning("the %s is unavailable: %s", what, exc)
     return JobSystemError("database_unavailable",
                           f"the {what} is locked or cannot be reached; try again shortly")
+
+
+def _state_folder_or_crash(fmt: ErrorFormat, prog: str, exc: Exception) -> ContractError:
+    from cli.state_errors import state_folder_problem
+
+    problem = state_folder_problem(exc)
+    if isinstance(problem, ConfigError):
+        return fmt.usage_error(str(problem))
+    if isinstance(problem, JobSystemError):
+        return fmt.system_error(problem)
+    return _crash(fmt, prog, exc)
 
 
 def _crash(fmt: ErrorFormat, prog: str, exc: Exception) -> ContractError:

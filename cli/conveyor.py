@@ -84,7 +84,7 @@ def status_command() -> None:
 @timeout_option(10.0, "Seconds each probe may take.")
 def check_command(queues: tuple[str, ...], timeout_s: float) -> int:
     """Send a probe job through every queue and report each one's latency."""
-    from cli.checks import run_check
+    from cli.checks import check_exit_code, run_check
     from config.queues import QUEUES
 
     unknown = [q for q in queues if q not in QUEUES]
@@ -94,7 +94,7 @@ def check_command(queues: tuple[str, ...], timeout_s: float) -> int:
     # A queue named twice is probed once: the report has one entry per queue.
     report = run_check(list(dict.fromkeys(queues)) or list(QUEUES), timeout_s=timeout_s)
     emit_json(report, pretty=True)
-    return 0 if report["ok"] else EXIT_FAILED
+    return check_exit_code(report, failed=EXIT_FAILED, unavailable=EXIT_UNAVAILABLE)
 
 
 # ---- jobs ------------------------------------------------------------------------------

@@ -64,8 +64,12 @@ def _redacted_broker(app: Any) -> str:
 
 
 def _broker_unavailable(app: Any, exc: BaseException) -> JobSystemError:
+    hint = ""
+    if app.conveyor_connection.mode.value == "stack":
+        hint = ("; the local stack's supervisor restarts its Redis (`conveyor status` shows "
+                "it; `conveyor up` starts a stack whose supervisor is gone)")
     return JobSystemError("broker_unavailable",
-                          f"cannot reach the broker at {_redacted_broker(app)}: {exc}")
+                          f"cannot reach the broker at {_redacted_broker(app)}: {exc}{hint}")
 
 
 def _no_worker(queue: str, job_id: str | None = None) -> JobSystemError:
@@ -183,6 +187,7 @@ class JobClient:
         self.connection = self.app.conveyor_connection
         self.settings = get_settings()
         self._redis: Any = None
+        self._amqp: Any = None
         self._results_from_store = False
 
     @property
@@ -192,6 +197,8 @@ class JobClient:
     def _consumers(self, queue: str) -> list[str]:
         from workers.consumers import live_consumers
 
+        if self.connection.is_amqp:
+            return self._amqp_consumers(queue)
         if self._redis is None:
             self._redis = _broker_client(self.app)
         try:
@@ -199,14 +206,30 @@ class JobClient:
         except Exception as exc:  # redis.ConnectionError and friends
             raise _broker_unavailable(self.app, exc) from None
 
+    def _amqp_consumers(self, queue: str) -> list[str]:
+        from cli.amqp_consumers import AmqpConsumers
+
+        if self._amqp is None:
+            self._amqp = AmqpConsumers(self.app)
+        try:
+            count = self._amqp.count(queue)
+        except Exception as exc:  # amqp/kombu connection errors
+            raise _broker_unavailable(self.app, exc) from None
+        return [f"consumer {n + 1} of {count}" for n in range(count)]
+
     def has_consumer(self, queue: str, *, grace_s: float) -> bool:
-        """Whether some worker consumes ``queue``, waiting up to grace_s for one to appear."""
-        if self.embedded or not self.connection.is_redis:
+        """Whether some worker consumes ``queue``, waiting up to grace_s for one to appear
+        (and riding out an unreachable broker that long: a restarting stack Redis)."""
+        if self.embedded or not (self.connection.is_redis or self.connection.is_amqp):
             return True
         deadline = time.monotonic() + grace_s
         while True:
-            if self._consumers(queue):
-                return True
+            try:
+                if self._consumers(queue):
+                    return True
+            except JobSystemError:
+                if time.monotonic() >= deadline:
+                    raise
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.1)
@@ -299,7 +322,7 @@ class JobClient:
         except (ConnectionError, OSError) as exc:
             raise _broker_unavailable(self.app, exc) from None
         except Exception as exc:
-            if type(exc).__module__.startswith(("redis", "kombu")):
+            if type(exc).__module__.startswith(("redis", "kombu", "amqp")):
                 raise _broker_unavailable(self.app, exc) from None
             raise JobSystemError("job_failed", f"job {job.job_id} failed: "
                                  f"{type(exc).__name__}: {exc}", {"job_id": job.job_id}) from None

@@ -17,6 +17,10 @@ def _broker_transport_options(settings: Settings, connection: Connection) -> dic
     if connection.is_embedded:
         # The memory transport polls; its default 1 s poll would add a second to every job.
         return {"polling_interval": 0.01}
+    if connection.is_amqp:
+        from config.amqp import amqp_transport_options
+
+        return amqp_transport_options()
     return {
         # Redis' default is one hour: a killed worker's job would wait that long.
         # Live workers renew the lease of every message they hold (workers/lease.py),
@@ -29,6 +33,14 @@ def _broker_transport_options(settings: Settings, connection: Connection) -> dic
         "unacked_restore_throttle": 1,
         "socket_connect_timeout": 5,
     }
+
+
+def _task_queues(connection: Connection) -> list[Queue]:
+    if connection.is_amqp:
+        from config.amqp import amqp_queues
+
+        return amqp_queues(QUEUES)
+    return [Queue(name, routing_key=name) for name in QUEUES]
 
 
 def celery_config(settings: Settings, connection: Connection) -> dict[str, Any]:
@@ -60,16 +72,25 @@ def celery_config(settings: Settings, connection: Connection) -> dict[str, Any]:
         "task_send_sent_event": False,
         "result_expires": settings.result_expires_s,
         "task_default_queue": DEFAULT,
-        "task_queues": [Queue(name, routing_key=name) for name in QUEUES],
+        "task_queues": _task_queues(connection),
         "task_routes": (route_task,),
         "include": list(TASK_MODULES) + list(settings.extra_task_modules),
         "beat_schedule": beat_schedule(),
         "beat_schedule_filename": str(settings.home / "stack" / "celerybeat-schedule"),
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
+        **_amqp_config(connection),
         "enable_utc": True,
         "timezone": "UTC",
     }
+
+
+def _amqp_config(connection: Connection) -> dict[str, Any]:
+    if not connection.is_amqp:
+        return {}
+    from config.amqp import amqp_celery_settings
+
+    return amqp_celery_settings()
 
 
 def create_app(settings: Settings | None = None, connection: Connection | None = None) -> Celery:

@@ -1,7 +1,7 @@
 """Which broker, result backend and mode a process uses.
 
-Resolution order: an explicit CONVEYOR_BROKER_URL, else a running local stack
-(found through its state file under CONVEYOR_HOME), else the embedded mode.
+Resolution order: an explicit CONVEYOR_BROKER_URL, else the local stack of this home
+(its state file under CONVEYOR_HOME, alive or being restarted), else the embedded mode.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
-from config.processes import ProcessRef
+from config.env import ConfigError
 from config.redact import redact_url
 from config.settings import Settings
 
@@ -38,8 +38,24 @@ class Connection:
         return self.broker_url.startswith("memory://")
 
     @property
+    def is_amqp(self) -> bool:
+        return is_amqp_url(self.broker_url)
+
+    @property
     def is_redis(self) -> bool:
         return self.broker_url.startswith(("redis://", "rediss://", "unix://"))
+
+
+def is_amqp_url(url: str) -> bool:
+    return url.startswith(("amqp://", "amqps://", "pyamqp://"))
+
+
+def default_result_backend(broker_url: str) -> str:
+    """The result backend when only the broker is set: Redis keeps results in the
+    broker's own Redis; RabbitMQ has no result store of its own, so results travel back
+    to the waiting client as messages (Celery's rpc backend). The jobs table holds every
+    outcome anyway, for clients that were not listening."""
+    return "rpc://" if is_amqp_url(broker_url) else broker_url
 
 
 def stack_dir(settings: Settings) -> Path:
@@ -59,19 +75,20 @@ def read_stack_state(settings: Settings) -> dict[str, object] | None:
     return data if isinstance(data, dict) else None
 
 
-def running_stack_connection(settings: Settings) -> Connection | None:
-    """The connection of a running local stack, if its Redis is alive."""
+def configured_stack_connection(settings: Settings) -> Connection | None:
+    """The connection of the local stack this home has, whether its Redis answers now
+    or not: once `conveyor up` ran, CLIs use the stack (and fail clearly, or wait, while
+    its supervisor restarts Redis) until `conveyor down`; they never fall back to the
+    embedded mode behind the operator's back."""
+    path = stack_state_file(settings)
+    if not path.exists():
+        return None
     state = read_stack_state(settings)
-    if state is None:
-        return None
-    processes = state.get("processes")
-    redis_ref = (ProcessRef.from_json(processes.get("redis"))
-                 if isinstance(processes, dict) else None)
-    broker, backend = state.get("broker_url"), state.get("result_backend")
-    if redis_ref is None or not redis_ref.is_alive():
-        return None
+    broker = state.get("broker_url") if state else None
+    backend = state.get("result_backend") if state else None
     if not isinstance(broker, str) or not isinstance(backend, str):
-        return None
+        raise ConfigError(f"the local stack's state file {path} cannot be read; "
+                          "`conveyor down` removes it, `conveyor up` starts a new stack")
     return Connection(Mode.STACK, broker, backend)
 
 
@@ -80,9 +97,9 @@ def resolve_connection(settings: Settings) -> Connection:
         if settings.broker_url.startswith("memory://"):
             return Connection(Mode.EMBEDDED, settings.broker_url,
                               settings.result_backend or EMBEDDED_BACKEND)
-        backend = settings.result_backend or settings.broker_url
+        backend = settings.result_backend or default_result_backend(settings.broker_url)
         return Connection(Mode.CONFIGURED, settings.broker_url, backend)
-    stack = running_stack_connection(settings)
+    stack = configured_stack_connection(settings)
     if stack is not None:
         return stack
     return Connection(Mode.EMBEDDED, EMBEDDED_BROKER, EMBEDDED_BACKEND)

@@ -11,6 +11,7 @@ every message its worker holds fresh, so only a dead worker's messages expire.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -19,6 +20,8 @@ from celery import bootsteps
 
 from config.settings import get_settings
 from workers.consumers import heartbeat, leave
+from workers.lost_jobs import LostJobScan, LostJobScanner
+from workers.stall import EXIT_STALLED, StallDetector, stall_after_s
 
 logger = logging.getLogger("conveyor.lease")
 
@@ -34,6 +37,8 @@ class LeaseKeeper(bootsteps.StartStopStep):  # type: ignore[misc]
         self._thread: threading.Thread | None = None
         self._client: Any = None
         self._queues: list[str] = []
+        self._stall = StallDetector(stall_after_s())
+        self._lost_jobs = LostJobScanner(LostJobScan.from_env(get_settings().visibility_timeout_s))
 
     def start(self, consumer: Any) -> None:
         connection = getattr(consumer.app, "conveyor_connection", None)
@@ -79,9 +84,37 @@ class LeaseKeeper(bootsteps.StartStopStep):  # type: ignore[misc]
         # kombu's QoS keeps every delivered, unacknowledged message in _delivered,
         # ETA-held retries included; there is no public accessor for that set.
         tags = list(getattr(channel.qos, "_delivered", {}))
+        waiting = self._client.pipeline(transaction=False)
+        for queue in self._queues:
+            waiting.llen(queue)
+        messages_waiting = any(waiting.execute())
+        if self._stall.observe(now=time.monotonic(), delivered=map(str, tags),
+                               messages_waiting=messages_waiting,
+                               can_consume=channel.qos.can_consume()):
+            self._exit_stalled(consumer)
         now = time.time()
         pipe = self._client.pipeline(transaction=False)
         for tag in tags:
             pipe.zadd(channel.unacked_index_key, {tag: now}, xx=True)
         heartbeat(pipe, self._queues, consumer.hostname, lease_renew_s=renew_s, now=now)
         pipe.execute()
+        try:
+            self._lost_jobs.maybe_scan(consumer.app, self._client, self._queues)
+        except Exception:  # a database or broker blip: the next scan tries again
+            logger.warning("lost-job scan failed", exc_info=True)
+
+    def _exit_stalled(self, consumer: Any) -> None:
+        """Stop claiming to consume, then exit for a supervisor to start a fresh worker.
+
+        os._exit: a warm shutdown would wait on the very connection that is stuck. The
+        messages this worker holds are restored by others after the visibility timeout."""
+        logger.error("consumer stalled: messages wait on %s and this worker has room, but "
+                     "it took none for %.1f s; exiting so that a fresh worker takes over",
+                     ",".join(self._queues), self._stall.stall_s,
+                     extra={"event": "consumer_stalled"})
+        try:
+            leave(self._client, self._queues, consumer.hostname)
+        finally:
+            for handler in logging.getLogger().handlers:
+                handler.flush()
+            os._exit(EXIT_STALLED)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 import shutil
 import socket
 import subprocess
@@ -12,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain.errors import JobSystemError
+from workers.private_files import write_private
 
 
 def redis_server_binary() -> str:
@@ -107,7 +107,7 @@ def start_redis(options: RedisOptions, *, timeout_s: float = 10.0) -> subprocess
     """Start redis-server in its own session and wait until it answers."""
     options.data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     if options.password:
-        _write_private(options.auth_file, f"requirepass {options.password}\n")
+        write_private(options.auth_file, f"requirepass {options.password}\n")
     process = subprocess.Popen(redis_command(options), stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL,
                                start_new_session=True)
@@ -119,12 +119,3 @@ def start_redis(options: RedisOptions, *, timeout_s: float = 10.0) -> subprocess
         raise
     return process
 
-
-def _write_private(path: Path, text: str) -> None:
-    """Write a file only its owner can read (created 0600, replaced by rename)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)

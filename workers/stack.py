@@ -29,10 +29,11 @@ from config.redact import redact_url
 from config.settings import Settings
 from domain.errors import JobSystemError
 from workers.ports import free_port, port_in_use
-from workers.redis_server import RedisOptions, start_redis
+from workers.private_files import write_private
+from workers.redis_server import RedisOptions
 from workers.stack_private import flower_env, flower_login, make_state_private, process_log_env
+from workers.supervisor import PLAN_FILE
 
-REDIS_START_TIMEOUT_S = 10.0
 WORKER_READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
 FLOWER_PORT = 5555
@@ -88,25 +89,12 @@ class Stack:
                     refs[name] = ref
         return refs
 
-    def _write_state(self, redis: RedisOptions, processes: dict[str, ProcessRef],
-                     flower_port: int | None) -> None:
-        state = {
-            "broker_url": _redis_url(redis, 0),
-            "result_backend": _redis_url(redis, 1),
-            "redis_port": redis.port,
-            "flower_url": f"http://127.0.0.1:{flower_port}" if flower_port else None,
-            "processes": {name: ref.to_json() for name, ref in processes.items()},
-        }
-        # The URLs carry Redis' password: the file is its owner's only (0600).
-        tmp = stack_state_file(self.settings).with_suffix(".tmp")
-        tmp.unlink(missing_ok=True)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(state, indent=2))
-        os.replace(tmp, stack_state_file(self.settings))
+    def supervisor(self) -> ProcessRef | None:
+        state = read_stack_state(self.settings) or {}
+        return ProcessRef.from_json(state.get("supervisor"))
 
     def is_running(self) -> bool:
-        ref = self._processes().get("redis")
+        ref = self.supervisor()
         return ref is not None and ref.is_alive()
 
     # ---- up ----------------------------------------------------------------------------
@@ -139,7 +127,11 @@ class Stack:
         return env
 
     def up(self) -> dict[str, Any]:
-        """Start everything (or nothing, if the stack runs already); return the status."""
+        """Start everything (or nothing, if the stack runs already); return the status.
+
+        The processes are the children of one supervisor (workers/supervisor.py), which
+        restarts any of them that exits; this command only writes its plan, starts it
+        and waits until every queue has a consuming worker."""
         if self.is_running():
             return self.status()
         self.down()  # clear what a crashed stack left behind
@@ -155,25 +147,35 @@ class Stack:
         redis = RedisOptions(port=free_port(), data_dir=self.dir / "redis",
                              logfile=self.logs / "redis.log",
                              password=secrets.token_urlsafe(32))
-        processes: dict[str, ProcessRef] = {}
         env = self._child_env(redis)
-        redis_process = start_redis(redis, timeout_s=REDIS_START_TIMEOUT_S)
-        processes["redis"] = ProcessRef.of(redis_process.pid)
-        self._write_state(redis, processes, None)
+        # Ours log to a rotating name.log (raw output, e.g. a crash at start, to name.out);
+        # Flower logs to flower.log and gets a fresh basic-auth login through its env.
+        components = [
+            {"name": name, "command": worker_command(
+                name, queues, self.settings.stack_worker_concurrency),
+             "env": process_log_env({}, self.logs / f"{name}.log"), "output": f"{name}.out"}
+            for name, queues in WORKER_GROUPS.items()
+        ]
+        components.append({"name": "beat", "command": _celery(
+            "beat", "-s", str(self.dir / "celerybeat-schedule"), "--pidfile="),
+            "env": process_log_env({}, self.logs / "beat.log"), "output": "beat.out"})
+        flower_port = None
+        if flower_installed():
+            flower_port = free_port() if port_in_use(FLOWER_PORT) else FLOWER_PORT
+            components.append({"name": "flower", "command": _celery(
+                "flower", f"--port={flower_port}", "--address=127.0.0.1"),
+                "env": flower_env(self.dir, {}), "output": "flower.log"})
+        plan = {
+            "broker_url": _redis_url(redis, 0), "result_backend": _redis_url(redis, 1),
+            "flower_url": f"http://127.0.0.1:{flower_port}" if flower_port else None,
+            "redis": {"port": redis.port, "data_dir": str(redis.data_dir),
+                      "logfile": str(redis.logfile), "password": redis.password},
+            "components": components, "logs": str(self.logs), "cwd": self._cwd(),
+        }
+        _write_private_json(self.dir / PLAN_FILE, plan)
         try:
-            for name, queues in WORKER_GROUPS.items():
-                processes[name] = self._spawn(
-                    name, worker_command(name, queues, self.settings.stack_worker_concurrency),
-                    env)
-            processes["beat"] = self._spawn("beat", _celery(
-                "beat", "-s", str(self.dir / "celerybeat-schedule"), "--pidfile="), env)
-            flower_port = None
-            if flower_installed():
-                flower_port = free_port() if port_in_use(FLOWER_PORT) else FLOWER_PORT
-                processes["flower"] = self._spawn("flower", _celery(
-                    "flower", f"--port={flower_port}", "--address=127.0.0.1"),
-                    flower_env(self.dir, env))
-            self._write_state(redis, processes, flower_port)
+            self._spawn("supervisor", [sys.executable, "-m", "workers.supervisor",
+                                       str(self.dir)], env)
             self._wait_for_workers(redis)
         except BaseException:
             self.down()
@@ -188,15 +190,23 @@ class Stack:
         client = redis.Redis(host="127.0.0.1", port=options.port, password=options.password,
                              socket_timeout=2)
         deadline = time.monotonic() + WORKER_READY_TIMEOUT_S
+        started = False
         while time.monotonic() < deadline:
-            missing = [q for q in QUEUES if not live_consumers(
-                client, q, lease_renew_s=self.settings.lease_renew_s)]
-            if not missing:
-                return
-            dead = [n for n, ref in self._processes().items() if not ref.is_alive()]
-            if dead:
-                raise JobSystemError("stack_failed", f"{', '.join(dead)} exited during start-up; "
+            state = read_stack_state(self.settings) or {}
+            started = started or self.is_running()
+            if started and not self.is_running():
+                raise JobSystemError("stack_failed", f"the supervisor exited during start-up; "
                                      f"see the logs in {self.logs}")
+            given_up = [n for n, p in _process_entries(state).items()
+                        if p.get("state") == "gave_up"]
+            if given_up:
+                raise JobSystemError("stack_failed", f"{', '.join(given_up)} kept exiting "
+                                     f"during start-up; see the logs in {self.logs}")
+            if started:
+                with contextlib.suppress(redis.RedisError):
+                    if all(live_consumers(client, q, lease_renew_s=self.settings.lease_renew_s)
+                           for q in QUEUES):
+                        return
             time.sleep(0.1)
         raise JobSystemError("stack_failed", f"workers did not start within "
                              f"{WORKER_READY_TIMEOUT_S:g} s; see the logs in {self.logs}")
@@ -204,25 +214,41 @@ class Stack:
     # ---- down --------------------------------------------------------------------------
 
     def down(self) -> list[str]:
-        """Stop every process the state file names (workers first, Redis last)."""
+        """Stop the supervisor (which stops its children, Redis last), then anything the
+        state file still names that lives on (a supervisor killed with SIGKILL)."""
         processes = self._processes()
+        stopped = [name for name, ref in processes.items() if ref.is_alive()]
+        supervisor = self.supervisor()
+        if supervisor is not None and supervisor.is_alive():
+            stopped.append("supervisor")
+            _stop(supervisor, timeout_s=2 * STOP_TIMEOUT_S + 5)
+        processes = self._processes() or processes
         order = [n for n in processes if n != "redis"] + (["redis"] if "redis" in processes else [])
-        stopped = []
         for name in order:
-            if _stop(processes[name]):
-                stopped.append(name)
+            _stop(processes[name])
         stack_state_file(self.settings).unlink(missing_ok=True)
+        (self.dir / PLAN_FILE).unlink(missing_ok=True)
         return stopped
 
     # ---- status ------------------------------------------------------------------------
 
     def status(self) -> dict[str, Any]:
+        """Each process as it is now: pid, alive, restarts, last exit, supervisor state."""
         state = read_stack_state(self.settings) or {}
-        components = [
-            {"name": name, "pid": ref.pid, "alive": ref.is_alive(),
-             "log": str(self.logs / f"{name}.log")}
-            for name, ref in self._processes().items()
-        ]
+        entries = _process_entries(state)
+        components = []
+        supervisor = self.supervisor()
+        if supervisor is not None:
+            components.append({"name": "supervisor", "pid": supervisor.pid,
+                               "alive": supervisor.is_alive(), "restarts": 0,
+                               "last_exit": None, "state": "running" if supervisor.is_alive()
+                               else "exited", "log": str(self.logs / "supervisor.log")})
+        for name, ref in self._processes().items():
+            entry = entries.get(name, {})
+            components.append({
+                "name": name, "pid": ref.pid, "alive": ref.is_alive(),
+                "restarts": entry.get("restarts", 0), "last_exit": entry.get("last_exit"),
+                "state": entry.get("state"), "log": str(self.logs / f"{name}.log")})
         running = self.is_running()
         return {
             "running": running,
@@ -234,17 +260,29 @@ class Stack:
         }
 
 
+def _process_entries(state: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    raw = state.get("processes")
+    if not isinstance(raw, dict):
+        return {}
+    return {name: entry for name, entry in raw.items() if isinstance(entry, dict)}
+
+
+def _write_private_json(path: Path, data: dict[str, Any]) -> None:
+    """The plan carries Redis' password (and Flower's): written 0600."""
+    write_private(path, json.dumps(data, indent=2))
+
+
 def _redis_url(redis: RedisOptions, db: int) -> str:
     auth = f":{redis.password}@" if redis.password else ""
     return f"redis://{auth}127.0.0.1:{redis.port}/{db}"
 
 
-def _stop(ref: ProcessRef) -> bool:
+def _stop(ref: ProcessRef, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     """Stop one of our processes and its session; False if it was not running."""
     if not ref.is_alive():
         return False
     _signal_group(ref.pid, signal.SIGTERM)
-    deadline = time.monotonic() + STOP_TIMEOUT_S
+    deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not ref.is_alive():
             _reap(ref.pid)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from config.settings import Settings
+from workers.private_files import write_private
 
 FLOWER_USER = "conveyor"
 _FLOWER_AUTH_FILE = "flower-auth.json"
@@ -36,21 +37,13 @@ def make_state_private(settings: Settings, stack_dir: Path) -> None:
                 entry.chmod(PRIVATE_FILE)
 
 
-def _write_private(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.unlink(missing_ok=True)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_FILE)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(text)
-    os.replace(tmp, path)
-
 
 def flower_env(stack_dir: Path, env: dict[str, str]) -> dict[str, str]:
     """Flower's environment with a fresh basic-auth login (kept in a 0600 file for
     `conveyor status`). Through the environment, which only its owner can read in
     /proc, never the command line, which every local user can."""
     password = secrets.token_urlsafe(24)  # URL-safe: no comma, Flower's list separator
-    _write_private(stack_dir / _FLOWER_AUTH_FILE,
+    write_private(stack_dir / _FLOWER_AUTH_FILE,
                    json.dumps({"user": FLOWER_USER, "password": password}))
     return {**env, "FLOWER_BASIC_AUTH": f"{FLOWER_USER}:{password}", "FLOWER_LOGGING": "warning"}
 

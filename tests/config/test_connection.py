@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from config.connection import Mode, redact_url, resolve_connection, stack_state_file
+from config.env import ConfigError
 from config.processes import ProcessRef
 from config.settings import load_settings
 
@@ -40,26 +41,29 @@ def test_a_running_stack_is_found(conveyor_home: Path) -> None:
     assert connection.broker_url == "redis://127.0.0.1:7/0"
 
 
-def test_a_dead_stack_is_ignored(conveyor_home: Path) -> None:
+def test_a_stack_whose_redis_is_down_is_still_the_stack(conveyor_home: Path) -> None:
+    # Its supervisor restarts Redis; CLIs wait or fail clearly, never switch to embedded.
     process = subprocess.Popen(["true"])
     process.wait()
     _write_stack(conveyor_home, process.pid, 1)
-    assert resolve_connection(load_settings()).mode is Mode.EMBEDDED
+    connection = resolve_connection(load_settings())
+    assert connection.mode is Mode.STACK
+    assert connection.broker_url == "redis://127.0.0.1:7/0"
 
 
-def test_a_recycled_pid_is_not_our_redis(conveyor_home: Path) -> None:
-    # Our own pid, but a start time that is not ours: some other process now.
-    ticks = ProcessRef.of(os.getpid()).start_ticks
-    assert ticks is not None
-    _write_stack(conveyor_home, os.getpid(), ticks + 1)
-    assert resolve_connection(load_settings()).mode is Mode.EMBEDDED
-
-
-def test_a_corrupt_state_file_is_ignored(conveyor_home: Path) -> None:
+def test_a_corrupt_state_file_is_a_clear_error(conveyor_home: Path) -> None:
     path = stack_state_file(load_settings())
     path.parent.mkdir(parents=True)
     path.write_text("{not json")
-    assert resolve_connection(load_settings()).mode is Mode.EMBEDDED
+    with pytest.raises(ConfigError, match="conveyor down"):
+        resolve_connection(load_settings())
+
+
+def test_only_the_broker_on_rabbitmq_means_rpc_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONVEYOR_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672//")
+    connection = resolve_connection(load_settings())
+    assert connection.is_amqp and not connection.is_redis
+    assert connection.result_backend == "rpc://"
 
 
 @pytest.mark.parametrize(("url", "shown"), [

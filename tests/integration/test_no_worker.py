@@ -37,12 +37,13 @@ def test_cli_check_reports_the_missing_queue(start_worker, job_env) -> None:
     start_worker(["default"])
     result = run_cli("conveyor", "check", "--queue", "default", "--queue", "oord",
                      "--timeout", "5", env=job_env)
-    assert result.returncode == 1, result.stderr
+    assert result.returncode == 3, result.stderr  # the job system cannot serve 'oord'
     report = json_out(result)
     assert report["mode"] == "configured"
     by_name = {q["name"]: q for q in report["queues"]}
     assert by_name["default"]["ok"] is True and by_name["default"]["latency_ms"] > 0
     assert by_name["oord"]["ok"] is False and "no worker" in by_name["oord"]["error"]
+    assert by_name["oord"]["reason"] == "no_worker"
 
 
 def test_no_wait_then_jobs_wait(start_worker, job_env) -> None:

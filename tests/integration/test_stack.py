@@ -56,6 +56,7 @@ def test_up_check_down_leaves_nothing_behind(conveyor_home: Path) -> None:
         down = run_cli("conveyor", "down", env=env)
     assert down.returncode == 0, down.stderr
     assert set(json_out(down)["stopped"]) == set(pids)
+    assert "supervisor" in pids
     assert _processes_with_home(conveyor_home) == [bystander.pid]
     assert bystander.poll() is None  # nothing else was touched
     bystander.kill()

@@ -17,13 +17,15 @@ class TcpProxy:
     target: tuple[str, int]
     refused: int = 0
     """Connections turned away while cut."""
+    listen_host: str = "127.0.0.1"
+    """Where it listens: loopback, or the host's end of a test network namespace."""
     _listener: socket.socket = field(init=False, repr=False)
     _open: set[socket.socket] = field(default_factory=set, init=False, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
     _cut: bool = field(default=False, init=False)
 
     def start(self) -> TcpProxy:
-        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._listener = socket.create_server((self.listen_host, 0))
         threading.Thread(target=self._accept, daemon=True).start()
         return self
 

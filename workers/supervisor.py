@@ -1,0 +1,242 @@
+"""The local stack's supervisor: one small process that owns Redis, workers, beat and Flower.
+
+`conveyor up` writes a plan (plan.json: Redis' options and each component's command)
+and starts `python -m workers.supervisor <stack dir>` in a session of its own. The
+supervisor starts every process of the plan as its child and watches them:
+
+- a component that exits is started again after a backoff (0.5 s, doubled per crash in
+  a row, at most 10 s); after GIVE_UP_AFTER crashes within CRASH_WINDOW_S it is given
+  up and reported as such (state "gave_up" in `conveyor status`);
+- Redis is started again on the same port, with the same password and the same
+  append-only file, so queued jobs and every client's URL survive a crash of it;
+- the state file (stack.json) says what each process really is: pid, alive, restarts,
+  last exit code; it is rewritten on every change.
+
+SIGTERM (`conveyor down`) stops the components first and Redis last, removes the state
+file and ends the supervisor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from config.processes import ProcessRef
+from workers.private_files import write_private
+
+logger = logging.getLogger("conveyor.supervisor")
+
+TICK_S = 0.2
+FIRST_BACKOFF_S = 0.5
+MAX_BACKOFF_S = 10.0
+GIVE_UP_AFTER = 5
+CRASH_WINDOW_S = 60.0
+STOP_TIMEOUT_S = 15.0
+REDIS_START_TIMEOUT_S = 10.0
+PLAN_FILE = "plan.json"
+STATE_FILE = "stack.json"
+
+
+@dataclass
+class Child:
+    """One supervised process and what happened to it so far."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables this component gets beyond the supervisor's own environment."""
+    output: str = ""
+    """File under the logs folder for its stdout and stderr (default: name.log)."""
+    process: subprocess.Popen[bytes] | None = None
+    ref: ProcessRef | None = None
+    restarts: int = 0
+    last_exit: int | None = None
+    state: str = "starting"
+    """starting, running, restarting (waiting out its backoff) or gave_up."""
+    restart_at: float = 0.0
+    crashes: deque[float] = field(default_factory=deque)
+
+    def to_json(self) -> dict[str, Any]:
+        ref = self.ref or ProcessRef(pid=0, start_ticks=None)
+        return {**ref.to_json(), "restarts": self.restarts, "last_exit": self.last_exit,
+                "state": self.state}
+
+
+def backoff_s(crashes_in_a_row: int) -> float:
+    """How long to wait before the next start of a component that crashed that often."""
+    return float(min(FIRST_BACKOFF_S * 2 ** max(crashes_in_a_row - 1, 0), MAX_BACKOFF_S))
+
+
+def record_crash(child: Child, now: float) -> None:
+    """Count one exit of ``child``; schedule its restart or give it up."""
+    child.crashes.append(now)
+    while child.crashes and now - child.crashes[0] > CRASH_WINDOW_S:
+        child.crashes.popleft()
+    if len(child.crashes) >= GIVE_UP_AFTER:
+        child.state = "gave_up"
+        return
+    child.state = "restarting"
+    child.restart_at = now + backoff_s(len(child.crashes))
+
+
+class Supervisor:
+    def __init__(self, stack_dir: Path) -> None:
+        self.dir = stack_dir
+        plan = json.loads((stack_dir / PLAN_FILE).read_text())
+        self.plan = plan
+        self.logs = Path(plan["logs"])
+        self.redis = Child("redis", [])
+        self.children = [Child(c["name"], list(c["command"]), env=dict(c.get("env", {})),
+                               output=c.get("output", ""))
+                         for c in plan["components"]]
+        self.stopping = False
+        self.self_ref = ProcessRef.of(os.getpid())
+
+    # ---- the processes -------------------------------------------------------------
+
+    def _redis_options(self) -> Any:
+        from workers.redis_server import RedisOptions
+
+        r = self.plan["redis"]
+        return RedisOptions(port=int(r["port"]), data_dir=Path(r["data_dir"]),
+                            logfile=Path(r["logfile"]), password=r["password"])
+
+    def _start_redis(self) -> None:
+        from domain.errors import JobSystemError
+        from workers.redis_server import start_redis
+
+        try:
+            process = start_redis(self._redis_options(), timeout_s=REDIS_START_TIMEOUT_S)
+        except (JobSystemError, OSError) as exc:
+            logger.error("redis-server did not start: %s", exc)
+            self.redis.last_exit = -1
+            record_crash(self.redis, time.monotonic())
+            return
+        self._started(self.redis, process)
+
+    def _start(self, child: Child) -> None:
+        # The supervisor's own log file is not its children's: each names its own, or none.
+        env = {k: v for k, v in os.environ.items() if k != "CONVEYOR_LOG_FILE"}
+        env.update(child.env)
+        with open(self.logs / (child.output or f"{child.name}.log"), "ab") as log:
+            process = subprocess.Popen(child.command, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, cwd=self.plan["cwd"],
+                                       env=env, start_new_session=True)
+        self._started(child, process)
+
+    def _started(self, child: Child, process: subprocess.Popen[bytes]) -> None:
+        if child.process is not None:
+            child.restarts += 1
+        child.process = process
+        child.ref = ProcessRef.of(process.pid)
+        child.state = "running"
+        logger.info("%s started (pid %d, restarts %d)", child.name, process.pid, child.restarts)
+
+    def _all(self) -> list[Child]:
+        return [self.redis, *self.children]
+
+    # ---- the state file ------------------------------------------------------------
+
+    def write_state(self) -> None:
+        state = {
+            "broker_url": self.plan["broker_url"],
+            "result_backend": self.plan["result_backend"],
+            "redis_port": self.plan["redis"]["port"],
+            "flower_url": self.plan.get("flower_url"),
+            "supervisor": self.self_ref.to_json(),
+            "processes": {c.name: c.to_json() for c in self._all() if c.ref is not None},
+        }
+        # The URLs carry Redis' password: the file is its owner's only (0600).
+        write_private(self.dir / STATE_FILE, json.dumps(state, indent=2))
+
+    # ---- the loop ------------------------------------------------------------------
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._on_term)
+        signal.signal(signal.SIGINT, self._on_term)
+        self._start_redis()
+        for child in self.children:
+            self._start(child)
+        self.write_state()
+        while not self.stopping:
+            if self.watch_once(time.monotonic()):
+                self.write_state()
+            time.sleep(TICK_S)
+        self.stop_all()
+
+    def watch_once(self, now: float) -> bool:
+        """Notice exits and start what is due; True when something changed."""
+        changed = False
+        for child in self._all():
+            if child.state == "running" and child.process is not None:
+                code = child.process.poll()
+                if code is not None:
+                    child.last_exit = code
+                    record_crash(child, now)
+                    level = logging.ERROR if child.state == "gave_up" else logging.WARNING
+                    logger.log(level, "%s exited with %s; %s", child.name, code,
+                               "given up" if child.state == "gave_up"
+                               else f"restart in {child.restart_at - now:.1f} s")
+                    changed = True
+            if child.state == "restarting" and now >= child.restart_at and not self.stopping:
+                # Redis first: a component started while Redis is down only waits for it.
+                if child is self.redis:
+                    self._start_redis()
+                else:
+                    self._start(child)
+                changed = True
+        return changed
+
+    def _on_term(self, *_: Any) -> None:
+        self.stopping = True
+
+    def stop_all(self) -> None:
+        """Components first (in parallel), Redis last; then forget the state."""
+        _stop_group([c for c in self.children if c.process is not None])
+        _stop_group([self.redis] if self.redis.process is not None else [])
+        (self.dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def _stop_group(children: list[Child]) -> None:
+    live = [c for c in children if c.process is not None and c.process.poll() is None]
+    for child in live:
+        assert child.process is not None
+        _signal_session(child.process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + STOP_TIMEOUT_S
+    for child in live:
+        assert child.process is not None
+        try:
+            child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _signal_session(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+
+
+def _signal_session(pid: int, signum: int) -> None:
+    # Each component leads its own session (start_new_session), so its group is its own.
+    try:
+        os.killpg(pid, signum)
+    except (ProcessLookupError, PermissionError):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signum)
+
+
+def main() -> None:
+    stack_dir = Path(sys.argv[1])
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    Supervisor(stack_dir).run()
+
+
+if __name__ == "__main__":
+    main()
