@@ -132,9 +132,10 @@ def test_chirality_run_on_a_full_disk(tmp_path: Path, conveyor_home: Path, env: 
 # ---- oord: the receiver's extraction ----------------------------------------------------------
 
 def _receive(name: str, settings: Any) -> dict[str, Any]:
+    """One attempt of the bundle's job: every attempt of a job claims with its id."""
     from domain.oord.agent import receiver
 
-    return receiver.verify_incoming(name, settings=settings, token=secrets.token_hex(4),
+    return receiver.verify_incoming(name, settings=settings, token="drill-job",
                                     worker="drill", backoff=lambda attempts: 0.0)
 
 
