@@ -87,6 +87,10 @@ class LazyFileHandler(logging.handlers.RotatingFileHandler):
             return  # an unwritable state folder must not turn a log line into an error
         super().emit(record)
 
+    def handleError(self, record: logging.LogRecord) -> None:
+        """Drop the record (a full or read-only disk): logging's default would print a
+        traceback to stderr, where a CLI's contract error must stand alone."""
+
 
 class QuietPeriodicJobs(logging.Filter):
     """Drops the INFO lines of periodic jobs (beat's "sending due task", a worker's
@@ -114,9 +118,6 @@ class QuietPeriodicJobs(logging.Filter):
             name = data.get("name") if isinstance(data, dict) else None
             return name not in self._periodic_tasks()
         return True
-
-    def handleError(self, record: logging.LogRecord) -> None:
-        """Drop the record: logging's default would print a traceback to stderr."""
 
 
 def wants_json(settings: Settings, stream: TextIO) -> bool:
