@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from config.connection import read_stack_state, stack_dir, stack_state_file
-from config.processes import ProcessRef
+from config.processes import ProcessRef, signal_session
 from config.queues import DEFAULT as DEFAULT_QUEUE
 from config.queues import ENVIRONMENTS, OORD, PIPELINES, QUEUES, SWEEPS
 from config.redact import redact_url
@@ -281,25 +281,17 @@ def _stop(ref: ProcessRef, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     """Stop one of our processes and its session; False if it was not running."""
     if not ref.is_alive():
         return False
-    _signal_group(ref.pid, signal.SIGTERM)
+    signal_session(ref.pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not ref.is_alive():
             _reap(ref.pid)
             return True
         time.sleep(0.05)
-    _signal_group(ref.pid, signal.SIGKILL)
+    signal_session(ref.pid, signal.SIGKILL)
     _reap(ref.pid)
     return True
 
-
-def _signal_group(pid: int, signum: int) -> None:
-    # Each component leads its own session (start_new_session), so its group is ours alone.
-    try:
-        os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
 
 
 def _reap(pid: int) -> None:

@@ -18,7 +18,6 @@ file and ends the supervisor.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
@@ -31,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from config.processes import ProcessRef
+from config.processes import ProcessRef, signal_session
 from workers.private_files import write_private
 
 logger = logging.getLogger("conveyor.supervisor")
@@ -211,24 +210,16 @@ def _stop_group(children: list[Child]) -> None:
     live = [c for c in children if c.process is not None and c.process.poll() is None]
     for child in live:
         assert child.process is not None
-        _signal_session(child.process.pid, signal.SIGTERM)
+        signal_session(child.process.pid, signal.SIGTERM)
     deadline = time.monotonic() + STOP_TIMEOUT_S
     for child in live:
         assert child.process is not None
         try:
             child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            _signal_session(child.process.pid, signal.SIGKILL)
+            signal_session(child.process.pid, signal.SIGKILL)
             child.process.wait()
 
-
-def _signal_session(pid: int, signum: int) -> None:
-    # Each component leads its own session (start_new_session), so its group is its own.
-    try:
-        os.killpg(pid, signum)
-    except (ProcessLookupError, PermissionError):
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signum)
 
 
 def main() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -76,3 +77,12 @@ class FakeResolver:
 
     async def aclose(self) -> None:
         return None
+
+
+def error_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The one JSON error line that is all of stderr; stdout must be empty."""
+    assert result.stdout == "", result.stdout
+    [line] = result.stderr.splitlines()
+    error: dict[str, Any] = json.loads(line)["error"]
+    assert set(error) == {"code", "message", "details"}
+    return error

@@ -7,13 +7,12 @@ import os
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from domain.chirality.validate import validate_run
 from tests.support.chat_server import ChatServer
-from tests.support.chirality import openai_env
+from tests.support.chirality import error_of, openai_env
 from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.slow
@@ -30,14 +29,6 @@ def echo_args(problem_file: Path, out: str | None = "runs/e1", *extra: str) -> l
             "--max-seconds", "60", *extra]
     return args + (["--out", out] if out is not None else [])
 
-
-def error_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    """The one JSON error line that is all of stderr; stdout must be empty."""
-    assert result.stdout == "", result.stdout
-    [line] = result.stderr.splitlines()
-    error: dict[str, Any] = json.loads(line)["error"]
-    assert set(error) == {"code", "message", "details"}
-    return error
 
 
 def test_an_echo_run_prints_exactly_one_json_line(runs_root: Path, problem_file: Path) -> None:

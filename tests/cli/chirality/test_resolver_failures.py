@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.chat_server import ChatServer, RawAnswer
-from tests.support.chirality import openai_env
+from tests.support.chirality import error_of, openai_env
 from tests.support.cli import run_cli
 
 pytestmark = pytest.mark.slow
@@ -33,14 +33,6 @@ def compute(cwd: Path, problem_file: Path, env: dict[str, str],
                    "--out", f"runs/{run_id}", "--problem-file", str(problem_file),
                    "--max-seconds", "60", env={**os.environ, **env}, cwd=cwd, timeout=120)
 
-
-def error_of(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
-    """The one JSON error line that is all of stderr; stdout must be empty."""
-    assert result.stdout == "", result.stdout
-    [line] = result.stderr.splitlines()
-    error: dict[str, Any] = json.loads(line)["error"]
-    assert set(error) == {"code", "message", "details"}
-    return error
 
 
 def job_rows(home: Path) -> list[dict[str, Any]]:
