@@ -93,10 +93,10 @@ def list_command(status: str | None, kind: str | None, queue: str | None,
 
 def _row_or_not_found(job_id: str) -> dict[str, Any]:
     from cli.jobs_client import database_reachable
-    from store.job_queries import fetch_job
+    from store.job_reads import get_job
 
     with database_reachable():
-        row = fetch_job(job_id)
+        row = get_job(job_id)
     if row is None:
         raise ContractError("JOB_NOT_FOUND", f"no job with id {job_id}", {"job_id": job_id},
                             EXIT_NOT_FOUND)

@@ -15,20 +15,21 @@ from store.text import storable
 
 JOB_COLUMNS = ("id", "kind", "queue", "args", "status", "attempts", "max_attempts",
                "next_retry_at", "last_error", "last_exit_code", "correlation_id", "progress",
-               "result", "worker", "created_at", "updated_at", "started_at", "finished_at")
+               "result", "worker", "created_at", "updated_at", "started_at", "finished_at",
+               "retry_of")
 _DATETIME_COLUMNS = frozenset({"next_retry_at", "created_at", "updated_at", "started_at",
                                "finished_at"})
 _JSON_COLUMNS = frozenset({"args", "result"})
 
-_SELECT = f"SELECT {', '.join(JOB_COLUMNS)} FROM {JOBS_TABLE}"
-GET_JOB = _SELECT + " WHERE id = {p}"
+SELECT_JOBS = f"SELECT {', '.join(JOB_COLUMNS)} FROM {JOBS_TABLE}"
+GET_JOB = SELECT_JOBS + " WHERE id = {p}"
 
 
 def list_jobs_sql(*, status: bool, kind: bool) -> str:
     """The list query; ``status`` and ``kind`` say which filters it has."""
     filters = [f"{column} = {{p}}" for column, on in (("status", status), ("kind", kind)) if on]
     where = f" WHERE {' AND '.join(filters)}" if filters else ""
-    return f"{_SELECT}{where} ORDER BY created_at DESC, id LIMIT {{p}}"
+    return f"{SELECT_JOBS}{where} ORDER BY created_at DESC, id LIMIT {{p}}"
 
 
 def job_dict(row: dict[str, Any]) -> dict[str, Any]:
