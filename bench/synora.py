@@ -110,9 +110,10 @@ def run() -> BenchReport:
         f"{FOLDERS} folders, {bench.bytes:,} bytes; both on the same filesystem.",
         "`mv` of a folder within one filesystem is a single rename; the sha256sum pass reads "
         "every file. Synora moves file by file through no-follow directory fds (so that it "
-        "moves exactly what the guard checked), writes one audit row per file and folder, "
+        "moves exactly what the guard checked), writes one audit row per file and folder "
+        "(one executemany through the sqlite3 driver: no SQLAlchemy on an operation's path), "
         "and a restore re-hashes every file before moving anything. Each Synora figure is a "
-        "whole process, start-up (about 0.3 s of imports and the database) included.",
+        "whole process, start-up (imports and the database) included.",
     ]
     return report
 

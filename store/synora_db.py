@@ -3,7 +3,8 @@
 Its SQLAlchemy sessions reuse store.sqlalchemy_engine's pooled, configured SQLite
 engines (WAL, synchronous=NORMAL, busy timeout, BEGIN on demand), but never
 store.engine.get_engine: that one would apply Conveyor's jobs migrations to whatever
-file it is given. Its reads go through the driver (synora_driver).
+file it is given. Its reads, and the operations' writes (store/synora_writes.py), go
+through the driver (synora_driver); `synora package add` still uses a session.
 """
 
 from __future__ import annotations

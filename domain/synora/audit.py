@@ -44,7 +44,6 @@ ROLLBACK_FAILED = "rollback_failed"
 RESTORED = "restored"
 
 REGISTRY_HIVE = "synora"
-_IN_CHUNK = 500
 
 
 class Audit:
@@ -58,10 +57,12 @@ class Audit:
 
     @contextmanager
     def transaction(self) -> Iterator[Any]:
-        from store.synora_db import write_session
+        """One write transaction through the driver (store/synora_writes.py): no SQLAlchemy
+        on an operation's path."""
+        from store.synora_writes import write_transaction
 
-        with write_session(self.db_path) as session:
-            yield session
+        with write_transaction(self.db_path) as cursor:
+            yield cursor
 
     def status(self, status: str, *, message: str | None = None,
                details: dict[str, Any] | None = None, version: str | None = None,
@@ -72,68 +73,47 @@ class Audit:
                 self.status(status, message=message, details=details, version=version,
                             session=own)
             return
-        from store.models.synora import UpdateHistory
+        from store.synora_writes import insert_status
 
-        session.add(UpdateHistory(operation_id=self.operation_id, software_id=self.package_id,
-                                  old_version=version, new_version=None, status=status,
-                                  message=message, details=details, timestamp=utc_now()))
-        session.flush()
+        insert_status(session, operation_id=self.operation_id, software_id=self.package_id,
+                      old_version=version, status=status, message=message, details=details,
+                      timestamp=utc_now())
         self.rows_written += 1
 
     def backup(self, session: Any, snapshot: dict[str, Any]) -> None:
         """The registry entry as it is, before anything changes it."""
-        from store.models.synora import RegistryBackup
+        from store.synora_writes import insert_backup
 
-        session.add(RegistryBackup(
-            operation_id=self.operation_id, software_id=self.package_id, hive=REGISTRY_HIVE,
-            key_path=f"software/{self.package_id}", backup_blob=json.dumps(snapshot),
-            timestamp=utc_now()))
+        insert_backup(session, operation_id=self.operation_id, software_id=self.package_id,
+                      hive=REGISTRY_HIVE, key_path=f"software/{self.package_id}",
+                      blob=json.dumps(snapshot), timestamp=utc_now())
         self.rows_written += 1
 
     def candidates(self, session: Any, plan: Plan, quarantine_root: Path) -> None:
         """One row per folder and file to move, with its original place and sha256."""
-        from sqlalchemy import insert
+        from store.synora_writes import insert_candidates
 
-        from store.models.synora import QuarantineEntry
-
-        now = utc_now()
-        # Plain strings, not Path joins: this runs once per file (10,000 in the benchmark).
+        now = session.driver.moment(utc_now())
+        # Plain strings and tuples: this runs once per file (10,000 in the benchmark).
         source, target = str(plan.root), str(quarantine_root)
-        base = {"operation_id": self.operation_id, "software_id": self.package_id,
-                "outcome": PENDING, "reason": "cleanup quarantine", "timestamp": now}
-
-        def row(kind: str, rel: str, size: int, mode: int, digest: str | None) -> dict[str, Any]:
-            return {**base, "kind": kind, "relative_path": rel, "size_bytes": size,
-                    "mode": mode, "sha256": digest,
-                    "file_path": f"{target}/{rel}" if rel else target,
-                    "original_location": f"{source}/{rel}" if rel else source}
-
-        rows = [row("dir", "", 0, plan.root_mode, None)]
-        rows += [row("dir", d.rel, 0, d.mode, None) for d in plan.dirs]
-        rows += [row("file", f.rel, f.size, f.mode, f.sha256) for f in plan.files]
-        # a Core executemany on the table: the ORM's bulk path costs more than the inserts
-        session.execute(insert(QuarantineEntry.metadata.tables["quarantine"]), rows)
+        op, software = self.operation_id, self.package_id
+        reason = "cleanup quarantine"
+        rows: list[tuple[Any, ...]] = [(op, software, "dir", "", target, source, 0,
+                                        plan.root_mode, None, PENDING, reason, now)]
+        rows += [(op, software, "dir", d.rel, f"{target}/{d.rel}", f"{source}/{d.rel}", 0,
+                  d.mode, None, PENDING, reason, now) for d in plan.dirs]
+        rows += [(op, software, "file", f.rel, f"{target}/{f.rel}", f"{source}/{f.rel}",
+                  f.size, f.mode, f.sha256, PENDING, reason, now) for f in plan.files]
+        insert_candidates(session, rows)  # one executemany, in the caller's transaction
         self.rows_written += len(rows)
 
     def set_outcome(self, session: Any, outcome: str, *, operation_id: str | None = None,
                     relative_paths: Iterable[str] | None = None, kind: str | None = None,
                     where_outcome: Iterable[str] | None = None) -> None:
         """Set-based outcome update of this (or another) operation's rows."""
-        from sqlalchemy import update
+        from store.synora_writes import update_outcomes
 
-        from store.models.synora import QuarantineEntry
-
-        query = update(QuarantineEntry).where(
-            QuarantineEntry.operation_id == (operation_id or self.operation_id))
-        if kind is not None:
-            query = query.where(QuarantineEntry.kind == kind)
-        if where_outcome is not None:
-            query = query.where(QuarantineEntry.outcome.in_(list(where_outcome)))
-        if relative_paths is None:
-            session.execute(query.values(outcome=outcome))
-            return
-        paths = list(relative_paths)
-        for start in range(0, len(paths), _IN_CHUNK):
-            chunk = paths[start:start + _IN_CHUNK]
-            session.execute(query.where(QuarantineEntry.relative_path.in_(chunk))
-                            .values(outcome=outcome))
+        update_outcomes(session, outcome, operation_id=operation_id or self.operation_id,
+                        kind=kind,
+                        where_outcome=None if where_outcome is None else list(where_outcome),
+                        relative_paths=None if relative_paths is None else list(relative_paths))

@@ -145,22 +145,37 @@ def check_regular(dir_fd: int, name: str, inode: int | None) -> os.stat_result:
 
 def hash_file(dir_fd: int, name: str, inode: int | None = None) -> str:
     """sha256 of a regular file opened without following links."""
+    return stat_and_hash(dir_fd, name, inode)[1]
+
+
+def stat_and_hash(dir_fd: int, name: str, inode: int | None = None
+                  ) -> tuple[os.stat_result, str]:
+    """The fstat and sha256 of a regular file opened without following links (one open:
+    the stat is of the very file whose bytes were hashed)."""
     fd = os.open(name, READ_FLAGS, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or (inode is not None and st.st_ino != inode):
             raise TargetChanged(errno.ESTALE, "changed since it was checked", name)
         digest = hashlib.sha256()
-        while chunk := os.read(fd, CHUNK_BYTES):
+        size = read_size(st)
+        while chunk := os.read(fd, size):
             digest.update(chunk)
-        return digest.hexdigest()
+        return st, digest.hexdigest()
     finally:
         os.close(fd)
 
 
-def _copy_fd(src: int, dst: int) -> str:
+def read_size(st: os.stat_result) -> int:
+    """The buffer for reading a file to its end: os.read allocates the whole size it is
+    asked for, so a 1 MiB buffer per call costs small files (most of a package) more than
+    their bytes; one byte past the size still sees a file that grew."""
+    return min(CHUNK_BYTES, st.st_size + 1)
+
+
+def _copy_fd(src: int, dst: int, size: int) -> str:
     digest = hashlib.sha256()
-    while chunk := os.read(src, CHUNK_BYTES):
+    while chunk := os.read(src, size):
         digest.update(chunk)
         view = memoryview(chunk)
         while view:
@@ -189,7 +204,7 @@ def copy_then_delete(src_fd: int, name: str, dst_fd: int, *, inode: int | None,
             raise TargetChanged(errno.ESTALE, "changed since it was checked", name)
         dst = os.open(name, CREATE_FLAGS, 0o600, dir_fd=dst_fd)
         try:
-            digest = _copy_fd(src, dst)
+            digest = _copy_fd(src, dst, read_size(st))
             if sha256 is not None and digest != sha256:
                 raise IntegrityError(errno.EIO, "sha256 differs from the recorded one", name)
             _copy_metadata(st, dst)

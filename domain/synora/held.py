@@ -31,15 +31,10 @@ class Quarantined:
 
 
 def load_quarantined(db_path: Path, operation_id: str) -> Quarantined:
-    from sqlalchemy import select
+    from store.synora_writes import fetch
 
-    from store.models.synora import QuarantineEntry as Q
-    from store.synora_db import read_session
-
-    with read_session(db_path) as session:
-        found = session.execute(select(Q.kind, Q.relative_path, Q.size_bytes, Q.mode, Q.sha256,
-                                       Q.outcome).where(Q.operation_id == operation_id)
-                                .order_by(Q.id)).all()
+    found = fetch(db_path, "SELECT kind, relative_path, size_bytes, mode, sha256, outcome "
+                  "FROM quarantine WHERE operation_id = {p} ORDER BY id", (operation_id,))
     root_mode = next((r.mode for r in found if r.kind == "dir" and r.relative_path == ""), 0o755)
     dirs = tuple(DirItem(r.relative_path, r.mode) for r in found
                  if r.kind == "dir" and r.relative_path)

@@ -57,16 +57,12 @@ def _unfinished(history: list[Any]) -> tuple[str, bool] | None:
 
 
 def find_interrupted(db_path: Path, package_id: str) -> list[Interrupted]:
-    from sqlalchemy import select
+    from store.synora_writes import fetch, history_of
 
-    from store.models.synora import RegistryBackup, UpdateHistory
-    from store.synora_db import read_session
-
-    with read_session(db_path) as session:
-        backups = {b.operation_id: b.backup_blob for b in session.scalars(
-            select(RegistryBackup).where(RegistryBackup.software_id == package_id))}
-        history = list(session.scalars(select(UpdateHistory).where(
-            UpdateHistory.operation_id.in_(list(backups))).order_by(UpdateHistory.id)))
+    backups = {b.operation_id: b.backup_blob for b in fetch(
+        db_path, "SELECT operation_id, backup_blob FROM registry_backup WHERE software_id = {p} "
+        "ORDER BY id", (package_id,))}
+    history = history_of(db_path, list(backups))
     found = []
     for operation_id, blob in backups.items():
         mine = [row for row in history if row.operation_id == operation_id]
@@ -119,15 +115,11 @@ def _where_files_are(files: tuple[FileItem, ...], here: Path, there: Path
 
 def _all_rows(db_path: Path, operation_id: str) -> Plan:
     """The plan a quarantine recorded (every folder and file, whatever its outcome)."""
-    from sqlalchemy import select
+    from store.synora_writes import fetch
 
-    from store.models.synora import QuarantineEntry as Q
-    from store.synora_db import read_session
-
-    with read_session(db_path) as session:
-        found = session.execute(select(Q.kind, Q.relative_path, Q.original_location, Q.size_bytes,
-                                       Q.mode, Q.sha256).where(Q.operation_id == operation_id)
-                                .order_by(Q.id)).all()
+    found = fetch(db_path, "SELECT kind, relative_path, original_location, size_bytes, mode, "
+                  "sha256 FROM quarantine WHERE operation_id = {p} ORDER BY id",
+                  (operation_id,))
     root = next(r for r in found if r.kind == "dir" and r.relative_path == "")
     return Plan(root=Path(root.original_location), root_mode=root.mode,
                 dirs=tuple(DirItem(r.relative_path, r.mode) for r in found

@@ -131,29 +131,20 @@ def show_package(db_path: Path, package_id: str) -> dict[str, Any]:
 
 def set_status(session: Any, package_id: str, status: str, operation_id: str | None) -> None:
     """Change a registry entry's state (the caller has backed it up first)."""
-    from store.models.synora import Software
+    from store.synora_writes import update_package_status
 
-    row = session.get(Software, package_id)
-    if row is None:
+    if not update_package_status(session, package_id, status, operation_id, utc_now()):
         raise runtime(PACKAGE_NOT_FOUND, f"package {package_id!r} left the registry",
                       package_id=package_id)
-    row.status = status
-    row.quarantine_operation_id = operation_id
-    row.updated_at = utc_now()
 
 
 def restore_entry(session: Any, snapshot: dict[str, Any]) -> None:
     """Write a backed-up registry entry back as it was."""
     from datetime import datetime
 
-    from store.models.synora import Software
+    from store.synora_writes import upsert_package
 
-    row = session.get(Software, snapshot["id"])
-    if row is None:
-        row = Software(id=snapshot["id"])
-        session.add(row)
-    for key in ("name", "version", "source", "install_path", "risk_level", "status",
-                "quarantine_operation_id"):
-        setattr(row, key, snapshot[key])
+    values = dict(snapshot)
     for key in ("created_at", "updated_at"):
-        setattr(row, key, datetime.fromisoformat(snapshot[key].replace("Z", "+00:00")))
+        values[key] = datetime.fromisoformat(snapshot[key].replace("Z", "+00:00"))
+    upsert_package(session, values)

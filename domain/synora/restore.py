@@ -58,15 +58,12 @@ from domain.synora.transfer import (
 
 
 def find_package_of(db_path: Path, operation_id: str) -> str | None:
-    from sqlalchemy import select
+    from store.synora_writes import fetch
 
-    from store.models.synora import UpdateHistory
-    from store.synora_db import read_session
-
-    with read_session(db_path) as session:
-        return session.scalars(select(UpdateHistory.software_id).where(
-            UpdateHistory.operation_id == operation_id,
-            UpdateHistory.status == rows.QUARANTINE_CONFIRMED)).first()
+    found = fetch(db_path, "SELECT software_id FROM update_history WHERE operation_id = {p} "
+                  "AND status = {p} ORDER BY id LIMIT 1",
+                  (operation_id, rows.QUARANTINE_CONFIRMED))
+    return str(found[0].software_id) if found else None
 
 
 def _target_exists(cursor: DirCursor, item: FileItem) -> bool:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from domain.synora.errors import SYMLINK_BLOCKED, UNSUPPORTED_ENTRY, blocked
-from domain.synora.fsops import DirCursor, hash_file, open_dir
+from domain.synora.fsops import DirCursor, hash_file, open_dir, stat_and_hash
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +98,14 @@ class _Walk:
             where = repr(self._where(rel))
             raise blocked(UNSUPPORTED_ENTRY, f"{where}: a name that is not UTF-8 cannot be "
                           "recorded faithfully", path=where) from None
+        if self.hashes and entry.is_file(follow_symlinks=False):
+            # the directory entry's type says regular file: the no-follow open and its
+            # fstat stand in for an lstat (a swap since the listing fails the open or the
+            # fstat's regular-file check)
+            st, sha256 = stat_and_hash(fd, entry.name)
+            self.files.append(FileItem(rel, st.st_size, stat.S_IMODE(st.st_mode), st.st_ino,
+                                       sha256))
+            return False
         st = entry.stat(follow_symlinks=False)
         mode = stat.S_IMODE(st.st_mode)
         if stat.S_ISLNK(st.st_mode):

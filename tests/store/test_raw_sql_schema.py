@@ -146,6 +146,30 @@ def _exercise_synora(db_path: Path) -> None:
     load_package(db_path, "Git.Git")
 
 
+def _exercise_synora_operations(home: Path) -> None:
+    """A quarantine and a restore, each also failed after the boundary (both rollbacks):
+    every audit, registry and look-up statement an operation runs."""
+    from config.synora import FaultPlan, SynoraSettings
+    from domain.synora.quarantine import QuarantineRequest, quarantine
+    from domain.synora.registry import PackageSpec, add_package
+    from domain.synora.restore import restore
+
+    root = home.parent / "apps" / "tool"
+    (root / "lib").mkdir(parents=True)
+    for name in ("a.txt", "b.txt"):
+        (root / "lib" / name).write_text(name)
+    settings = SynoraSettings(home=home, allowed_roots=())
+    add_package(settings.db_path, PackageSpec(id="Tool.Tool", name="Tool", version="1",
+                                              install_path=str(root)))
+    request = QuarantineRequest(package_id="Tool.Tool", confirm=True)
+    failing = SynoraSettings(home=home, allowed_roots=(), faults=FaultPlan(fail_after_files=1))
+    assert quarantine(request, failing).status == "quarantine_rollback_success"
+    done = quarantine(request, settings)
+    assert done.status == "quarantine_success"
+    assert restore(done.operation_id, failing).status == "restore_rollback_success"
+    assert restore(done.operation_id, settings).status == "restore_success"
+
+
 def _model_schema(metadata: MetaData) -> dict[str, set[str]]:
     return {table.name: {column.name for column in table.columns}
             for table in metadata.tables.values()}
@@ -195,8 +219,11 @@ def test_jobs_and_exam_raw_sql_matches_the_models(recorded: list[str], tmp_path:
 
 def test_synora_raw_sql_matches_the_models(recorded: list[str], tmp_path: Path) -> None:
     _exercise_synora(tmp_path / "synora" / "synora.db")
+    _exercise_synora_operations(tmp_path / "synora")
     statements = _raw(recorded, _model_schema(SynoraBase.metadata))
-    assert any("FROM software" in sql for sql in statements)
+    touched = {t for sql in statements for t in tables_and_columns(sql)[0]}
+    assert touched == {"software", "update_history", "quarantine", "registry_backup"}
+    assert any(sql.startswith("INSERT INTO quarantine") for sql in statements)
     _check(statements, SynoraBase.metadata, tmp_path)
 
 
