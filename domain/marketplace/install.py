@@ -11,7 +11,7 @@ from domain.marketplace.cache import USABLE, cache_state, load_index
 from domain.marketplace.catalog import Marketplace
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.flags import FlagSet
-from domain.marketplace.manifest import load_manifest
+from domain.marketplace.manifest_loader import load_manifest
 from domain.marketplace.registry import Registry, load_registry
 from domain.marketplace.requests import InstallRequest
 from domain.marketplace.service import Command, Outcome

@@ -3,7 +3,8 @@
 Required: name, version, description, author, entrypoints, compatibility, permissions.
 Optional: lifecycle {preInstall, install, postInstall, uninstall: "scripts/<x>.sh|js"}.
 A plugin in Claude Code's own format has .claude-plugin/plugin.json instead (or no
-manifest at all): claude_code.py maps it onto the same Manifest.
+manifest at all): claude_code.py maps it onto the same Manifest, and manifest_loader.py
+reads whichever a plugin folder has.
 """
 
 from __future__ import annotations
@@ -49,10 +50,6 @@ def _bad(problem: str, field: str) -> ContractError:
                         {"field": field, "problem": problem})
 
 
-def _is_file(path: Path) -> bool:
-    return not path.is_symlink() and path.is_file()
-
-
 def read_manifest_json(path: Path) -> Any:
     """A manifest file's JSON (ERROR-SCHEMA-004 when too large or not JSON)."""
     if path.stat().st_size > MAX_MANIFEST_BYTES:
@@ -61,24 +58,6 @@ def read_manifest_json(path: Path) -> Any:
         return parse_json(path.read_text(encoding="utf-8"))
     except (ValueError, UnicodeDecodeError) as exc:
         raise _bad(f"not JSON ({exc})", "/") from None
-
-
-def load_manifest(root: Path, *, expected: tuple[str, str] | None = None) -> Manifest:
-    """Our plugin.json at the root; else Claude Code's .claude-plugin/plugin.json; else,
-    when `expected` (name, version) is given, a Claude Code plugin with no manifest."""
-    from domain.marketplace import claude_code
-
-    path = root / MANIFEST_FILE
-    if _is_file(path):
-        return parse_manifest(read_manifest_json(path))
-    claude = root / claude_code.MANIFEST_PATH
-    if _is_file(claude):
-        return claude_code.parse_manifest(read_manifest_json(claude), root, expected)
-    if expected is not None:
-        return claude_code.parse_manifest({"name": expected[0]}, root, expected)
-    raise plugin_error("ERROR-INST-001", "plugin.json is missing from the plugin's root "
-                       f"(and there is no {claude_code.MANIFEST_PATH})",
-                       {"expected": MANIFEST_FILE})
 
 
 def parse_manifest(data: Any) -> Manifest:

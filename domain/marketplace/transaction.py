@@ -39,7 +39,8 @@ from domain.marketplace.fetch import copy_local
 from domain.marketplace.flags import FlagSet
 from domain.marketplace.fsutil import tree_digest
 from domain.marketplace.journal import ACTIVATING, PROMOTING, REPLACED, STAGING, Journal, settle
-from domain.marketplace.manifest import Manifest, load_manifest
+from domain.marketplace.manifest import Manifest
+from domain.marketplace.manifest_loader import load_manifest
 from domain.marketplace.registry import Registry, load_registry, save_registry
 from domain.marketplace.runtime import Runtime
 
