@@ -73,15 +73,22 @@ def test_the_session_pod_holds_no_credentials_and_is_bounded() -> None:
     spec = EnvironmentSpec(session_id=SESSION, user_id=USER, pod_name="exam-6ba7b810",
                            namespace="exam-sessions", settings=get_exam_settings())
     pod = pod_manifest(spec)["spec"]
-    # No service-account token, no service links, no host namespaces or volumes.
+    # No service-account token, no service links, no host namespaces; the only volume
+    # is the scratch emptyDir of the read-only root (nothing of the node's mounted).
     assert pod["automountServiceAccountToken"] is False
     assert pod["enableServiceLinks"] is False
-    assert not {"hostNetwork", "hostPID", "hostIPC", "volumes", "serviceAccountName",
+    assert not {"hostNetwork", "hostPID", "hostIPC", "serviceAccountName",
                 "imagePullSecrets", "nodeName"} & set(pod)
+    assert [set(volume) for volume in pod.get("volumes", [])] in ([], [{"name", "emptyDir"}])
     (container,) = pod["containers"]
     # Nothing of the worker's environment is passed on, and the pod's use is bounded.
-    assert not {"env", "envFrom", "volumeMounts", "command", "args"} & set(container)
-    assert container["securityContext"] == {"allowPrivilegeEscalation": False}
+    assert not {"env", "envFrom", "command", "args"} & set(container)
+    volume_names = {volume["name"] for volume in pod.get("volumes", [])}
+    assert {mount["name"] for mount in container.get("volumeMounts", [])} <= volume_names
+    # The restricted Pod Security Standard (tests/support/pod_security.py checks it whole).
+    context = container["securityContext"]
+    assert context["allowPrivilegeEscalation"] is False and context["privileged"] is False
+    assert context["capabilities"] == {"drop": ["ALL"]}
     limits = container["resources"]["limits"]
     assert limits == {"cpu": "1", "memory": "1Gi"}
     assert container["resources"]["requests"] == {"cpu": "250m", "memory": "256Mi"}

@@ -278,7 +278,7 @@ def test_no_secret_reaches_a_queue_message_a_row_or_a_log(deployment: dict[str, 
     assert listed.returncode == 3  # JOB_SYSTEM_UNAVAILABLE: the database cannot be reached
     assert json.loads(listed.stderr)["details"]["reason"] == "database_unavailable"
     assert cli("conveyor", "check", "--queue", "default", "--timeout", "2",
-               **gone).returncode == 1
+               **gone).returncode == 3  # the system cannot serve (docs/conveyor.md)
     cli_log = (deployment["home"] / "logs" / "cli.log").read_text()
     assert "OperationalError" in cli_log
 
