@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 from dataclasses import dataclass
@@ -83,3 +84,29 @@ def newest_mtime(root: Path) -> float:
                 if stat.S_ISDIR(info.st_mode):
                     pending.append(item.path)
     return newest
+
+
+def source_fingerprint(root: Path) -> str:
+    """A digest of what ``root`` (a folder or a file) holds: every entry's relative name,
+    kind, inode, size and modification time (links not followed).
+
+    It changes when a file is added, removed, renamed, replaced or rewritten, however close
+    in time to the last look: unlike comparing mtimes with the wall clock, it does not
+    depend on the file system's timestamps being as fine as ``time.time()`` (Linux stamps
+    files from a coarse clock that can lag it by a tick)."""
+    def line(rel: str, info: os.stat_result) -> str:
+        return (f"{rel!r} {stat.S_IFMT(info.st_mode)} {info.st_ino} {info.st_size} "
+                f"{info.st_mtime_ns}")
+
+    top = root.lstat()
+    lines = [line(".", top)] if not stat.S_ISDIR(top.st_mode) else []
+    pending = [str(root)] if stat.S_ISDIR(top.st_mode) else []
+    while pending:
+        folder = pending.pop()
+        with os.scandir(folder) as listing:
+            for item in listing:
+                info = item.stat(follow_symlinks=False)
+                lines.append(line(os.path.relpath(item.path, root), info))
+                if stat.S_ISDIR(info.st_mode):
+                    pending.append(item.path)
+    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()

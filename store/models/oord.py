@@ -32,6 +32,10 @@ class _AgentState:
     discovered_at_ms: Mapped[int] = mapped_column(BigInteger)
     updated_at_ms: Mapped[int] = mapped_column(BigInteger)
     finished_at_ms: Mapped[int | None] = mapped_column(BigInteger)
+    # What the source (folder or bundle file) held when the last attempt began
+    # (domain.oord.sources.source_fingerprint), kept when the row gives up: a failed row is
+    # taken again once its source differs.
+    source_fingerprint: Mapped[str | None] = mapped_column(String(64))
 
 
 class OordBatch(_AgentState, Base):

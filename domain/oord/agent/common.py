@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from config.logs import log_event
+from domain.oord.sources import source_fingerprint
 from store import oord as state
 
 logger = logging.getLogger("conveyor.oord.agent")
@@ -101,12 +102,13 @@ Backoff = Callable[[int], float]
 
 def schedule_retry(role: str, key: str, *, token: str, attempts: int, exit_code: int,
                    error: str, backoff: Backoff, max_attempts: int | None = None,
+                   failed_values: dict[str, Any] | None = None,
                    **fields: Any) -> dict[str, Any]:
     """Persist the next attempt's time and log it, or give up after the last attempt;
-    return the outcome."""
+    return the outcome. ``failed_values``: more columns to store if the row gives up."""
     if max_attempts is not None and attempts >= max_attempts:
         return give_up(role, key, token=token, attempts=attempts, exit_code=exit_code,
-                       error=error, **fields)
+                       error=error, failed_values=failed_values, **fields)
     delay_ms = int(backoff(max(attempts, 1)) * 1000)
     now = now_ms()
     next_at = now + delay_ms
@@ -120,10 +122,10 @@ def schedule_retry(role: str, key: str, *, token: str, attempts: int, exit_code:
 
 
 def give_up(role: str, key: str, *, token: str, attempts: int, exit_code: int, error: str,
-            **fields: Any) -> dict[str, Any]:
+            failed_values: dict[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     """End the row in `failed`: its job made its last attempt."""
     state.finish(role, key, token=token, state=state.FAILED, now_ms=now_ms(),
-                 last_exit_code=exit_code, last_error=error[:4000])
+                 last_exit_code=exit_code, last_error=error[:4000], **(failed_values or {}))
     log_event(logger, "gave_up", level=logging.WARNING, role=role, key=key,
               attempts=attempts, exit_code=exit_code, error=error, **fields)
     return {"state": state.FAILED, "attempts": attempts, "last_exit_code": exit_code,
@@ -135,3 +137,33 @@ def skipped(role: str, key: str) -> dict[str, Any]:
     log_event(logger, "attempt_skipped", level=logging.DEBUG, role=role, key=key,
               state=row["state"] if row else None)
     return {"skipped": True, "state": row["state"] if row else None}
+
+
+# ---- a failed row taken again once its source changed ----------------------------------
+
+def attempt_fingerprint(path: str) -> str | None:
+    """The source as an attempt finds it; None when it cannot be read (the attempt says why)."""
+    try:
+        return source_fingerprint(Path(path))
+    except OSError:
+        return None
+
+
+def reopen_if_changed(role: str, key: str, path: Path,
+                      newest_mtime_s: Callable[[Path], float]) -> bool:
+    """A row that gave up, whose source changed since (fixed, or a new copy): back to
+    pending for a new job. Changed means its fingerprint differs from the one the last
+    attempt took; a row that gave up before fingerprints were kept compares times."""
+    row = state.get_row(role, key)
+    if row is None or row["state"] != state.FAILED:
+        return False
+    try:
+        if row["source_fingerprint"]:
+            changed = source_fingerprint(path) != row["source_fingerprint"]
+        else:
+            changed = newest_mtime_s(path) * 1000 > (row["finished_at_ms"] or 0)
+    except OSError:
+        return False
+    return changed and state.reopen(role, key, from_state=state.FAILED, now_ms=now_ms(),
+                                    last_error=None, last_exit_code=None,
+                                    source_fingerprint=None)

@@ -31,8 +31,10 @@ from domain.oord.agent.common import (
     Lease,
     LeaseLost,
     PausePoint,
+    attempt_fingerprint,
     claim_or_wait,
     now_ms,
+    reopen_if_changed,
     schedule_retry,
     skipped,
 )
@@ -67,7 +69,8 @@ def discover_bundles(settings: OordSettings) -> list[str]:
                 not _candidate(entry, cutoff):
             continue
         if known_state == state.FAILED:
-            if _changed_since_failure(name, entry):
+            if reopen_if_changed(state.RECEIVER, name, Path(entry.path),
+                                 lambda path: path.lstat().st_mtime):
                 log_event(logger, "bundle_redelivered", bundle=name, path=entry.path)
                 found.append(name)
             continue
@@ -83,19 +86,6 @@ def discover_bundles(settings: OordSettings) -> list[str]:
             log_event(logger, "bundle_ready", bundle=name, path=entry.path)
             found.append(name)
     return found
-
-
-def _changed_since_failure(name: str, entry: os.DirEntry[str]) -> bool:
-    """A bundle that failed for good, replaced since (a new copy): reopen it for a new job."""
-    row = state.get_row(state.RECEIVER, name)
-    if row is None or row["state"] != state.FAILED:
-        return False
-    try:
-        changed = entry.stat(follow_symlinks=False).st_mtime * 1000 > (row["finished_at_ms"] or 0)
-    except OSError:
-        return False
-    return changed and state.reopen(state.RECEIVER, name, from_state=state.FAILED,
-                                    now_ms=now_ms(), last_error=None, last_exit_code=None)
 
 
 def _candidate(entry: os.DirEntry[str], cutoff: float) -> bool:
@@ -141,6 +131,8 @@ def verify_incoming(name: str, *, settings: OordSettings, token: str, worker: st
                         attempts=attempt)
     if row is None:
         return skipped(state.RECEIVER, name)
+    # Taken before the file is read: a copy replaced during the attempt counts as a change.
+    row["source_fingerprint"] = attempt_fingerprint(row["source_path"])
     log_event(logger, "verify_start", bundle=name, attempts=row["attempts"])
     lease = Lease(state.RECEIVER, name, token, lease_ms)
     backoff = _Retry(backoff, max_attempts)
@@ -265,6 +257,7 @@ def _env_error(row: dict[str, Any], token: str, error: str, backoff: Backoff,
     return schedule_retry(state.RECEIVER, row["name"], token=token, attempts=row["attempts"],
                           exit_code=EXIT_ENV, error=error, backoff=backoff,
                           max_attempts=getattr(backoff, "max_attempts", None),
+                          failed_values={"source_fingerprint": row["source_fingerprint"]},
                           bundle=row["name"])
 
 

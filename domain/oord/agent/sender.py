@@ -31,8 +31,10 @@ from domain.oord.agent.common import (
     Lease,
     LeaseLost,
     PausePoint,
+    attempt_fingerprint,
     claim_or_wait,
     now_ms,
+    reopen_if_changed,
     schedule_retry,
     skipped,
 )
@@ -79,7 +81,8 @@ def discover_batches(settings: OordSettings) -> list[str]:
         if not _settled(Path(entry.path), settings.settle_seconds, now_s):
             continue
         if batch_id in known:
-            if _changed_since_failure(batch_id, Path(entry.path)):
+            if reopen_if_changed(state.SENDER, batch_id, Path(entry.path),
+                                 newest_mtime):
                 log_event(logger, "batch_ready", batch_id=batch_id, path=entry.path,
                           again=True)
                 found.append(batch_id)
@@ -90,19 +93,6 @@ def discover_batches(settings: OordSettings) -> list[str]:
             log_event(logger, "batch_ready", batch_id=batch_id, path=entry.path)
             found.append(batch_id)
     return found
-
-
-def _changed_since_failure(batch_id: str, path: Path) -> bool:
-    """A failed batch whose folder changed after it gave up (fixed): reopen it for a new job."""
-    row = state.get_row(state.SENDER, batch_id)
-    if row is None or row["state"] != state.FAILED:
-        return False
-    try:
-        changed = newest_mtime(path) * 1000 > (row["finished_at_ms"] or 0)
-    except OSError:
-        return False
-    return changed and state.reopen(state.SENDER, batch_id, from_state=state.FAILED,
-                                    now_ms=now_ms(), last_error=None, last_exit_code=None)
 
 
 def _batch_id(settings: OordSettings, entry: os.DirEntry[str]) -> str | None:
@@ -134,6 +124,8 @@ def seal_batch(batch_id: str, *, settings: OordSettings, token: str, worker: str
     if row is None:
         return skipped(state.SENDER, batch_id)
     lease = Lease(state.SENDER, batch_id, token, lease_ms)
+    # Taken before the folder is read, so a fix made during the attempt counts as a change.
+    fingerprint = attempt_fingerprint(row["source_path"])
     log_event(logger, "seal_start", batch_id=batch_id, attempts=row["attempts"],
               path=row["source_path"])
     try:
@@ -142,12 +134,12 @@ def seal_batch(batch_id: str, *, settings: OordSettings, token: str, worker: str
         log_event(logger, "lease_lost", level=logging.WARNING, batch_id=batch_id, error=str(exc))
         return {"skipped": True, "state": state.PROCESSING, "lease_lost": True}
     except ContractError as err:
-        return _failed(row, token, EXIT_ENV, err.message, backoff, max_attempts)
+        return _failed(row, token, EXIT_ENV, err.message, backoff, max_attempts, fingerprint)
     except Exception as exc:  # a bug or an unexpected failure: logged with its traceback
         logger.error("seal crashed", exc_info=exc,
                      extra={"event": "seal_crashed", "batch_id": batch_id})
         return _failed(row, token, EXIT_ENV, f"{type(exc).__name__}: {exc}", backoff,
-                       max_attempts)
+                       max_attempts, fingerprint)
     return outcome
 
 
@@ -211,12 +203,14 @@ def _sealed(row: dict[str, Any], token: str, path: Path, name: str,
 
 
 def _failed(row: dict[str, Any], token: str, exit_code: int, error: str,
-            backoff: Callable[[int], float], max_attempts: int | None) -> dict[str, Any]:
+            backoff: Callable[[int], float], max_attempts: int | None,
+            fingerprint: str | None) -> dict[str, Any]:
     log_event(logger, "seal_failed", level=logging.WARNING, batch_id=row["batch_id"],
               attempts=row["attempts"], exit_code=exit_code, error=error)
     return schedule_retry(state.SENDER, row["batch_id"], token=token, attempts=row["attempts"],
                           exit_code=exit_code, error=error, backoff=backoff,
-                          max_attempts=max_attempts, batch_id=row["batch_id"])
+                          max_attempts=max_attempts, batch_id=row["batch_id"],
+                          failed_values={"source_fingerprint": fingerprint})
 
 
 # ---- housekeeping ----------------------------------------------------------------------

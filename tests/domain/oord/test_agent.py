@@ -142,6 +142,42 @@ def test_the_last_attempt_gives_up_and_a_fixed_folder_is_taken_again(
     assert _seal(settings, batch_id, token="job-2")["state"] == "sealed"
 
 
+def test_a_fix_is_seen_whatever_the_file_system_clock_says(settings: OordSettings) -> None:
+    """Linux stamps files from a coarse clock that can lag time.time() by a tick, so a fix
+    made right after the give-up may carry a time before it: the folder's content decides."""
+    batch_id = _batch(settings, "linked")
+    link = settings.watch_dir / "linked" / "link"
+    os.symlink("/etc/hostname", link)
+    old = time.time() - 60
+    os.utime(settings.watch_dir / "linked", (old, old))
+    sender.discover_batches(settings)
+    outcome = sender.seal_batch(batch_id, settings=settings, token="job-1", worker="w",
+                                backoff=NO_WAIT, attempt=1, max_attempts=1)
+    assert outcome["state"] == "failed"
+    row = state.get_row(state.SENDER, batch_id)
+    assert row is not None and row["source_fingerprint"]
+    link.unlink()
+    for path in (settings.watch_dir / "linked", *(settings.watch_dir / "linked").rglob("*")):
+        os.utime(path, (old, old), follow_symlinks=False)  # every time before the give-up
+    assert sender.discover_batches(settings) == [batch_id]
+    row = state.get_row(state.SENDER, batch_id)
+    assert row is not None and (row["state"], row["source_fingerprint"]) == ("pending", None)
+    assert _seal(settings, batch_id, token="job-2")["state"] == "sealed"
+
+
+def test_a_failed_batch_left_alone_is_not_taken_again_after_a_touch_free_look(
+        settings: OordSettings) -> None:
+    batch_id = _batch(settings, "linked")
+    os.symlink("/etc/hostname", settings.watch_dir / "linked" / "link")
+    sender.discover_batches(settings)
+    sender.seal_batch(batch_id, settings=settings, token="job-1", worker="w",
+                      backoff=NO_WAIT, attempt=1, max_attempts=1)
+    # Reading the folder (as the fingerprint and a look by an operator do) is no change
+    assert [sender.discover_batches(settings) for _ in range(3)] == [[], [], []]
+    row = state.get_row(state.SENDER, batch_id)
+    assert row is not None and row["state"] == "failed"
+
+
 def _force_due(batch_id: str) -> None:
     from sqlalchemy import update
 
@@ -282,6 +318,27 @@ def test_an_unreadable_bundle_is_retried_and_nothing_is_extracted(
     assert outcome["state"] == "retry" and outcome["last_exit_code"] == 2
     assert (settings.incoming_dir / "half.zip").exists()
     assert not settings.verified_root.exists() or not any(settings.verified_root.iterdir())
+
+
+def test_a_failed_bundle_replaced_by_a_good_copy_is_taken_again(
+        settings: OordSettings) -> None:
+    """The copy's times are older than the give-up (a copy that keeps the sender's times,
+    or the coarse file system clock): the file's fingerprint decides, not its mtime."""
+    name = _deliver(settings, "late")
+    good = (settings.incoming_dir / name).read_bytes()
+    half = settings.incoming_dir / name
+    half.write_bytes(b"PK\x03\x04 still copying")
+    outcome = receiver.verify_incoming(name, settings=settings, token="job-r", worker="w",
+                                       backoff=NO_WAIT, attempt=1, max_attempts=1)
+    assert outcome["state"] == "failed"
+    assert receiver.discover_bundles(settings) == []  # unchanged: stays failed
+    copy = half.with_name("copy.part")
+    copy.write_bytes(good)
+    old = time.time() - 60
+    os.utime(copy, (old, old))
+    os.replace(copy, half)
+    assert receiver.discover_bundles(settings) == [name]
+    assert _receive(settings, name, token="job-r2")["state"] == "verified"
 
 
 def test_a_leftover_stage_is_replaced_and_abandoned_ones_cleaned(settings: OordSettings) -> None:
