@@ -193,3 +193,43 @@ def test_a_worker_on_another_database_is_a_database_mismatch(
     assert check.returncode == 3, check.stdout + check.stderr
     entry = json_out(check)["queues"][0]
     assert entry["ok"] is False and entry["reason"] == "database_mismatch"
+
+
+def test_contract_clis_run_through_rabbitmq(amqp_env: dict[str, str],
+                                            amqp_worker: Any) -> None:
+    """The exam contract's job-backed commands and oord's agent scan, end to end, with only
+    CONVEYOR_BROKER_URL=amqp://... set: each prints its contract's JSON and its job's row
+    (read by `conveyor jobs show`, another process) says it succeeded on that worker."""
+    import uuid as uuid_module
+
+    amqp_worker(["environments", "sweeps", "oord", "default"])
+    user, session = str(uuid_module.uuid4()), str(uuid_module.uuid4())
+    created = run_cli("session-lifecycle", "create", "--user-id", user, "--session-id",
+                      session, "--duration-seconds", "1", env=amqp_env)
+    assert created.returncode == 0, created.stderr
+    environment = run_cli("execution-environment", "create", "--session-id", session,
+                          "--timeout", "60", env=amqp_env)
+    assert environment.returncode == 0, environment.stderr
+    assert json_out(environment)["status"] == "running"
+    time.sleep(2.2)  # a ready session is abandoned after twice its duration: the sweep ends it
+    swept = run_cli("cleanup-ttl", "sweep", "--timeout", "60", env=amqp_env)
+    assert swept.returncode == 0, swept.stderr
+    report = json_out(swept)
+    assert report["cleaned_session_ids"] == [session] and report["sessions_checked"] >= 1
+    scan = run_cli("oord", "agent", "scan", "--timeout", "60", env=amqp_env)
+    assert scan.returncode == 0, scan.stderr
+    assert set(json_out(scan)) == {"sender", "receiver"}
+
+    listed = run_cli("conveyor", "jobs", "list", "--json", env=amqp_env)
+    assert listed.returncode == 0, listed.stderr
+    kinds = {}
+    for row in json_out(listed):
+        kinds.setdefault(row["kind"], []).append(row)
+    for kind in ("tasks.environments.create", "tasks.sweeps.exam_cleanup_ttl",
+                 "tasks.environments.destroy", "tasks.oord.scan_outgoing",
+                 "tasks.oord.scan_incoming"):
+        assert kind in kinds, sorted(kinds)
+        for row in kinds[kind]:
+            shown = json_out(run_cli("conveyor", "jobs", "show", row["id"], env=amqp_env))
+            assert (shown["status"], shown["attempts"]) == ("succeeded", 1), shown
+            assert shown["worker"], shown
