@@ -18,20 +18,16 @@ from typing import Any
 from domain.oord import tl as tlproof
 from domain.oord.canonical import b64url_decode
 from domain.oord.errors import CORE_ERROR, TL_UNAVAILABLE, env_error
-from domain.oord.keys import PublicKey, parse_jwks, verify_signature
+from domain.oord.keys import PublicKey, verify_signature
 from domain.oord.manifest import manifest_problem, signing_payload
-from domain.oord.signers import CoreSigner
+from domain.oord.signers import CoreSigner, core_key_set
 
 
 class OriginalCoreSigner(CoreSigner):
     """Core's original API: one call seals the manifest (and logs it)."""
 
     def _fetch_keys(self) -> dict[str, Any]:
-        data = self._request("/v1/jwks")
-        try:
-            keys = parse_jwks(data)
-        except ValueError as exc:
-            raise env_error(CORE_ERROR, f"Core's key set is invalid: {exc}") from None
+        keys = core_key_set(self._request("/v1/jwks"))
         if not keys:
             raise env_error(CORE_ERROR, "Core's key set has no keys")
         return {"active": keys[0], "all": keys}

@@ -58,6 +58,14 @@ class LocalSigner:
         return self._key.sign(message)
 
 
+def core_key_set(data: Any) -> list[PublicKey]:
+    """The keys of a JWKS answer from Core (either API), or Core's error saying why not."""
+    try:
+        return parse_jwks(data)
+    except ValueError as exc:
+        raise env_error(CORE_ERROR, f"Core's key set is invalid: {exc}") from None
+
+
 class CoreSigner:
     """Signatures from a Core service (see the module docstring for its API)."""
 
@@ -106,10 +114,7 @@ class CoreSigner:
 
     def _fetch_keys(self) -> dict[str, Any]:
         data = self._request("/v1/keys")
-        try:
-            keys = parse_jwks(data)
-        except ValueError as exc:
-            raise env_error(CORE_ERROR, f"Core's key set is invalid: {exc}") from None
+        keys = core_key_set(data)
         active = data.get("active_kid") if isinstance(data, dict) else None
         by_kid = {k.kid: k for k in keys}
         if active is None and len(keys) == 1:
