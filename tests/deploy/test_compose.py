@@ -11,6 +11,8 @@ import yaml
 
 from tests.support.env import ROOT
 
+SCHEMAS = ROOT / "tests" / "deploy" / "schemas"
+
 
 @pytest.fixture(scope="module")
 def compose() -> dict[str, Any]:
@@ -110,6 +112,37 @@ def _compose_command() -> list[str] | None:
         return [docker, "compose"]
     legacy = shutil.which("docker-compose")
     return [legacy] if legacy else None
+
+
+def test_the_file_is_valid_against_the_compose_specification(
+        compose: dict[str, Any]) -> None:
+    """What `docker compose config` checks first, without Docker: the Compose
+    Specification's own JSON Schema (vendored, tests/deploy/schemas/README.md)."""
+    import json
+
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
+    validator = jsonschema.Draft7Validator(schema)
+    problems = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+                for e in validator.iter_errors(compose)]
+    assert problems == []
+
+
+def test_the_schema_check_can_fail(compose: dict[str, Any]) -> None:
+    """The same validator refuses a typo'd service key and a bad restart policy type."""
+    import copy
+    import json
+
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / "compose-spec.json").read_text())
+    broken = copy.deepcopy(compose)
+    service = next(iter(broken["services"].values()))
+    service["enviroment"] = {"A": "1"}
+    service["restart"] = 3
+    found = {e.validator for e in jsonschema.Draft7Validator(schema).iter_errors(broken)}
+    assert {"additionalProperties", "type"} <= found
 
 
 def test_docker_compose_config_accepts_it_where_it_runs() -> None:
