@@ -45,7 +45,8 @@ QUICK_STOP_S = {"flower": 2.0}
 """Components that keep nothing worth a warm shutdown get only this long after SIGTERM.
 Flower (run without --persistent) holds only what it watched: with Redis dead its exit
 waits for its inspector's broker retries, which back off past STOP_TIMEOUT_S (measured:
-5.8 s after Redis was gone 12 s), so `down` sat on it."""
+5.8 s after Redis was gone 12 s, 3.0 s after 25 s: it depends on where its backoff
+is), so `down` sat on it."""
 REDIS_START_TIMEOUT_S = 10.0
 PLAN_FILE = "plan.json"
 STATE_FILE = "stack.json"
