@@ -21,6 +21,7 @@ import click
 
 from cli.contract import run_cli
 from cli.output import emit_json
+from cli.state_errors import StateFolderError
 from domain.chirality import errors as codes
 from domain.errors import ContractError, JobSystemError
 
@@ -54,6 +55,11 @@ class ChiralityErrorFormat:
 
     def internal_error(self, message: str) -> ContractError:
         return ContractError(codes.INTERNAL_ERROR, message, {}, codes.EXIT_GENERAL)
+
+    def state_folder_error(self, problem: StateFolderError) -> ContractError:
+        """A read-only or full CONVEYOR_HOME is the file system failing: IO_ERROR (exit 4)
+        with errno and path, as a read-only or full runs root is."""
+        return codes.io_error(str(problem), problem.os_error)
 
 
 ERRORS = ChiralityErrorFormat()

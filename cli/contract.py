@@ -172,11 +172,11 @@ def _guarded(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | Non
         return int(exc.exit_code)
     except (click.ClickException, ConfigError) as exc:
         message = _usage_message(exc) if isinstance(exc, click.ClickException) else str(exc)
-        error = fmt.usage_error(message)
+        error = _state_folder_error(fmt, exc) or fmt.usage_error(message)
     except ContractError as exc:
         error = exc
     except JobSystemError as exc:
-        error = fmt.system_error(exc)
+        error = _state_folder_error(fmt, exc) or fmt.system_error(exc)
     except JobInterrupted as exc:
         _report_interrupt(exc)
         return EXIT_INTERRUPTED
@@ -186,7 +186,8 @@ def _guarded(command: click.Command, fmt: ErrorFormat, args: Sequence[str] | Non
         return 1  # the reader went away; there is no one left to tell
     except Exception as exc:
         outage = database_outage(exc)
-        error = fmt.system_error(outage) if outage else _state_folder_or_crash(fmt, prog, exc)
+        error = ((_state_folder_error(fmt, outage) or fmt.system_error(outage)) if outage
+                 else _state_folder_or_crash(fmt, prog, exc))
     fmt.render(error)
     return error.exit_code
 
@@ -213,11 +214,26 @@ def _state_folder_or_crash(fmt: ErrorFormat, prog: str, exc: Exception) -> Contr
     from cli.state_errors import state_folder_problem
 
     problem = state_folder_problem(exc)
+    if problem is None:
+        return _crash(fmt, prog, exc)
+    special = _state_folder_error(fmt, problem)
+    if special is not None:
+        return special
     if isinstance(problem, ConfigError):
         return fmt.usage_error(str(problem))
-    if isinstance(problem, JobSystemError):
-        return fmt.system_error(problem)
-    return _crash(fmt, prog, exc)
+    return fmt.system_error(problem)
+
+
+def _state_folder_error(fmt: ErrorFormat, exc: Exception) -> ContractError | None:
+    """The contract's own error for an unusable state folder, when its format has one
+    (chirality: IO_ERROR with errno and path); None: its usage or system error."""
+    from cli.state_errors import FullStateFolder, UnwritableStateFolder
+
+    own = getattr(fmt, "state_folder_error", None)
+    if own is None or not isinstance(exc, UnwritableStateFolder | FullStateFolder):
+        return None
+    error: ContractError = own(exc)
+    return error
 
 
 def _crash(fmt: ErrorFormat, prog: str, exc: Exception) -> ContractError:

@@ -241,8 +241,13 @@ class JobClient:
 
         queue = queue or queue_for(task)
         if self.embedded:
+            from cli.state_errors import ensure_state_folder_writable
             from workers.embedded import ensure_embedded_worker
 
+            # The job runs in this process and writes this state folder: an unusable
+            # one is this command's error, said now, not a failed (read-only) or a
+            # never-finishing (full disk: its rows unwritable) job.
+            ensure_state_folder_writable()
             ensure_embedded_worker(self.app)
         elif require_worker and not self.has_consumer(
                 queue, grace_s=self.settings.no_worker_grace_s):

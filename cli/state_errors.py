@@ -10,8 +10,10 @@ pointing at a log file that could not be written.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
+from pathlib import Path
 
 from config.env import ConfigError
 from domain.errors import JobSystemError
@@ -21,6 +23,27 @@ FULL = (errno.ENOSPC, errno.EDQUOT)
 # SQLite's words for the same conditions (its errors carry no errno).
 SQLITE_UNWRITABLE = ("readonly database", "unable to open database file")
 SQLITE_FULL = ("database or disk is full",)
+
+
+class UnwritableStateFolder(ConfigError):
+    """A read-only or forbidden state folder: a setting to fix."""
+
+    def __init__(self, message: str, os_error: OSError) -> None:
+        super().__init__(message)
+        self.os_error = os_error
+
+
+class FullStateFolder(JobSystemError):
+    """A full state folder: the system failing to serve (reason disk_full)."""
+
+    def __init__(self, message: str, os_error: OSError) -> None:
+        super().__init__("disk_full", message, {"path": str(os_error.filename)})
+        self.os_error = os_error
+
+
+StateFolderError = UnwritableStateFolder | FullStateFolder
+"""What a contract whose own code is for a failed file system (chirality's IO_ERROR)
+reports as that code: its ``os_error`` has the errno and the path."""
 
 
 def _home() -> str:
@@ -38,29 +61,34 @@ def _oserror_in_chain(exc: BaseException) -> OSError | None:
     return None
 
 
-def state_folder_problem(exc: BaseException) -> ConfigError | JobSystemError | None:
-    """The clear error for an unusable state folder, or None when ``exc`` is another one."""
-    home = _home()
+def state_folder_problem(exc: BaseException, *, folder: Path | None = None,
+                         setting: str = "CONVEYOR_HOME") -> StateFolderError | None:
+    """The clear error for an unusable state folder, or None when ``exc`` is another one.
+
+    ``folder`` is the state folder (CONVEYOR_HOME by default) and ``setting`` the variable
+    naming it (synora's is SYNORA_HOME)."""
+    home = str(folder) if folder is not None else _home()
     found = _oserror_in_chain(exc)
-    if found is not None:
+    if found is not None and found.errno is not None:
         path = str(found.filename or home)
+        named = OSError(found.errno, os.strerror(found.errno), path)
         if found.errno in UNWRITABLE:
-            return ConfigError(f"cannot write {path} in the state folder {home} "
-                               f"({os.strerror(found.errno)}): make CONVEYOR_HOME a folder "
-                               f"this user can write")
+            return UnwritableStateFolder(f"cannot write {path} in the state folder {home} "
+                                         f"({os.strerror(found.errno)}): make {setting} a "
+                                         f"folder this user can write", named)
         if found.errno in FULL:
-            return JobSystemError("disk_full", f"cannot write {path} in the state folder "
-                                  f"{home}: {os.strerror(found.errno)}",
-                                  {"path": path})
+            return FullStateFolder(f"cannot write {path} in the state folder {home}: "
+                                   f"{os.strerror(found.errno)}", named)
         return None
     text = str(exc)
     if any(words in text for words in SQLITE_FULL):
-        return JobSystemError("disk_full", f"the jobs database in {home} cannot grow: "
-                              "database or disk is full", {"path": home})
+        return FullStateFolder(f"the jobs database in {home} cannot grow: database or disk "
+                               "is full", OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), home))
     if any(words in text for words in SQLITE_UNWRITABLE):
-        return ConfigError(f"cannot write the jobs database in the state folder {home} "
-                           "(read-only database): make CONVEYOR_HOME a folder this user "
-                           "can write")
+        return UnwritableStateFolder(f"cannot write the jobs database in the state folder "
+                                     f"{home} (read-only database): make {setting} a folder "
+                                     "this user can write",
+                                     OSError(None, "read-only database", home))
     return None
 
 
@@ -68,14 +96,15 @@ PREFLIGHT_BYTES = 16 * 1024
 """About what a job's rows and a CLI's log need: a few SQLite pages."""
 
 
-def ensure_state_folder_writable() -> None:
-    """Write (and remove) a few pages in CONVEYOR_HOME; raise the clear error if that fails.
+def ensure_state_folder_writable(folder: Path | None = None,
+                                 setting: str = "CONVEYOR_HOME") -> None:
+    """Write (and remove) a few pages in the state folder (CONVEYOR_HOME unless told);
+    raise the clear error if that fails.
 
-    `conveyor check` does this first: on a full disk its probe would otherwise only
-    time out, its rows unwritable, instead of saying why."""
-    from pathlib import Path
-
-    home = Path(_home())
+    `conveyor check` and every job run in the embedded mode do this first: on a full
+    disk the job would otherwise only time out, its rows unwritable, instead of saying
+    why; synora does it before it writes its registry or quarantine."""
+    home = folder if folder is not None else Path(_home())
     if not home.is_dir():
         return  # created on first use; a failure there is reported as it happens
     probe = home / f".conveyor-write-check-{os.getpid()}"
@@ -87,9 +116,14 @@ def ensure_state_folder_writable() -> None:
         finally:
             os.close(fd)
     except OSError as exc:
-        problem = state_folder_problem(exc)
+        # os.write's error names no file: name the one it could not write.
+        problem = state_folder_problem(OSError(exc.errno, exc.strerror, str(probe)),
+                                       folder=home, setting=setting)
         if problem is None:
             raise
         raise problem from None
     finally:
-        probe.unlink(missing_ok=True)
+        # On a read-only file system even a missing file's unlink fails (EROFS): that
+        # must not replace the error being raised.
+        with contextlib.suppress(OSError):
+            probe.unlink(missing_ok=True)

@@ -38,6 +38,15 @@ def _settings() -> SynoraSettings:
     return load_synora_settings()
 
 
+def _ensure_home_writable(settings: SynoraSettings) -> None:
+    """A read-only SYNORA_HOME is a usage error (exit 2), a full one STORE_FAILED (exit 4,
+    reason disk_full), each naming the path and the OS error: without this a full disk
+    is only the database's "database or disk is full", with no path."""
+    from cli.state_errors import ensure_state_folder_writable
+
+    ensure_state_folder_writable(settings.home, "SYNORA_HOME")
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 def synora() -> None:
     """Synora: quarantine installed software, with an audit trail and rollback."""
@@ -102,8 +111,10 @@ def package_add_command(package_id: str, name: str, version: str, install_path: 
 
     spec = PackageSpec(id=package_id, name=name, version=version, install_path=install_path,
                        source=source, risk_level=risk)
+    settings = _settings()
+    _ensure_home_writable(settings)
     with store_failures():
-        package = add_package(_settings().db_path, spec)
+        package = add_package(settings.db_path, spec)
     print_package(package, json_mode=json_mode)
 
 

@@ -52,7 +52,8 @@ class SynoraErrorFormat:
         return ContractError(USAGE_ERROR, message, {}, EXIT_USAGE)
 
     def system_error(self, error: JobSystemError) -> ContractError:
-        return ContractError(STORE_FAILED, error.message, {"reason": error.reason}, EXIT_RUNTIME)
+        return ContractError(STORE_FAILED, error.message, {"reason": error.reason, **error.details},
+                             EXIT_RUNTIME)
 
     def internal_error(self, message: str) -> ContractError:
         return ContractError(INTERNAL_ERROR, message, {}, EXIT_INTERNAL)

@@ -45,7 +45,12 @@ def ensure_sqlite_file(path: Path) -> None:
         path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
     except OSError as exc:
+        import errno
+
         from config.env import ConfigError
 
-        raise ConfigError(f"cannot create the database folder {path.parent} ({exc.strerror}): "
-                          f"check CONVEYOR_HOME or CONVEYOR_DATABASE_URL") from None
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise  # a full disk is no setting to fix: the caller says disk_full
+        raise ConfigError(f"cannot create the database {path} ({exc.strerror}): check the "
+                          f"state folder's setting (CONVEYOR_HOME; SYNORA_HOME for synora) "
+                          f"or CONVEYOR_DATABASE_URL") from None

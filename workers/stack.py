@@ -32,10 +32,11 @@ from workers.ports import free_port, port_in_use
 from workers.private_files import write_private
 from workers.redis_server import RedisOptions
 from workers.stack_private import flower_env, flower_login, make_state_private, process_log_env
-from workers.supervisor import PLAN_FILE
+from workers.supervisor import PLAN_FILE, stop_timeout_s
 
 WORKER_READY_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 15.0
+KILL_WAIT_S = 2.0
 FLOWER_PORT = 5555
 
 # Worker groups: long pipeline runs get their own worker so they never starve the rest.
@@ -223,9 +224,10 @@ class Stack:
             stopped.append("supervisor")
             _stop(supervisor, timeout_s=2 * STOP_TIMEOUT_S + 5)
         processes = self._processes() or processes
-        order = [n for n in processes if n != "redis"] + (["redis"] if "redis" in processes else [])
-        for name in order:
-            _stop(processes[name])
+        # Together, not one after the other: with Redis dead each component's exit waits
+        # out its broker retries, and in turn those waits added up.
+        stop_together({n: ref for n, ref in processes.items() if n != "redis"})
+        stop_together({n: ref for n, ref in processes.items() if n == "redis"})
         stack_state_file(self.settings).unlink(missing_ok=True)
         (self.dir / PLAN_FILE).unlink(missing_ok=True)
         return stopped
@@ -292,6 +294,30 @@ def _stop(ref: ProcessRef, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     _reap(ref.pid)
     return True
 
+
+
+def stop_together(processes: dict[str, ProcessRef]) -> None:
+    """SIGTERM every one of them at once; SIGKILL each that outlives its own grace
+    (stop_timeout_s), then wait until it is gone."""
+    live = {name: ref for name, ref in processes.items() if ref.is_alive()}
+    for ref in live.values():
+        signal_session(ref.pid, signal.SIGTERM)
+    started = time.monotonic()
+    killed: dict[str, ProcessRef] = {}
+    while live or killed:
+        elapsed = time.monotonic() - started
+        for name, ref in list(live.items()):
+            if not ref.is_alive():
+                _reap(live.pop(name).pid)
+            elif elapsed >= stop_timeout_s(name):
+                signal_session(ref.pid, signal.SIGKILL)
+                killed[name] = live.pop(name)
+        for name, ref in list(killed.items()):
+            # SIGKILL cannot be ignored; bounded anyway (a process stuck in the kernel).
+            if not ref.is_alive() or elapsed >= stop_timeout_s(name) + KILL_WAIT_S:
+                _reap(killed.pop(name).pid)
+        if live or killed:
+            time.sleep(0.05)
 
 
 def _reap(pid: int) -> None:

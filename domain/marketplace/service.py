@@ -105,10 +105,11 @@ def as_contract_error(cmd: Command, exc: BaseException) -> ContractError:
         return exc
     assert isinstance(exc, OSError)
     what = exc.strerror or str(exc)
-    where = f" ({exc.filename})" if exc.filename else ""
+    # A failed write (a full disk) names no file: name the folder the command writes.
+    path = str(exc.filename) if exc.filename else str(cmd.runtime.layout.root)
     return plugin_error("ERROR-INST-004", f"{cmd.name} failed during {step or 'setup'}: "
-                        f"{what}{where}; the previous state is active",
-                        {"step": step, "errno": exc.errno})
+                        f"{what} ({path}); the previous state is active",
+                        {"step": step, "errno": exc.errno, "path": path})
 
 
 def _is_folder(path: Path) -> bool:

@@ -6,6 +6,7 @@ never touch a key do not pay for it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -63,11 +64,19 @@ def write_private_key(path: Path, key: Ed25519PrivateKey) -> None:
     in a folder of the owner's only when this creates it (whatever the umask)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, PRIVATE_KEY_MODE)
+    pem = private_key_pem(key)
     try:
-        os.write(fd, private_key_pem(key))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        try:
+            if os.write(fd, pem) != len(pem):
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        # A short key file would be taken for a broken key by every later command, and
+        # `keys init` would never write it again: gone, so a retry starts afresh.
+        path.unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from exc
 
 
 def load_private_key(path: Path, what: str = "signing key") -> Ed25519PrivateKey:

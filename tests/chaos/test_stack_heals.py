@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from config.processes import ProcessRef, start_ticks_of
 from tests.support.cli import json_out, run_cli
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -79,3 +80,28 @@ def test_a_stack_without_its_redis_is_unavailable_not_embedded(
     status = json_out(run_cli("conveyor", "status", env=stack_env))
     assert status["running"] is False and status["mode"] == "stack"
     assert not _component(stack_env, "redis")["alive"]
+
+
+REDIS_DEAD_S = 8.0
+"""Long enough for every component's broker retries to back off to seconds-long sleeps."""
+DOWN_HANG_S = 15.0
+"""Not a benchmark: catches a `down` that hangs (before the fix it waited on Flower,
+then on each component in turn; see docs/conveyor.md)."""
+
+
+def test_down_with_redis_dead_is_prompt_and_leaves_no_process(
+        stack_env: dict[str, str]) -> None:
+    status = json_out(run_cli("conveyor", "status", env=stack_env))
+    refs = {c["name"]: ProcessRef(pid=c["pid"], start_ticks=start_ticks_of(c["pid"]))
+            for c in status["components"]}
+    os.kill(refs["supervisor"].pid, signal.SIGKILL)  # nobody restarts Redis now
+    os.kill(refs["redis"].pid, signal.SIGKILL)
+    time.sleep(REDIS_DEAD_S)
+    started = time.monotonic()
+    down = run_cli("conveyor", "down", env=stack_env)
+    took = time.monotonic() - started
+    assert down.returncode == 0, down.stderr
+    assert [name for name, ref in refs.items() if ref.is_alive()] == []
+    assert took < DOWN_HANG_S, f"down took {took:.1f} s"
+    print(f"stack down: Redis dead {REDIS_DEAD_S:g} s, down stopped "
+          f"{', '.join(json_out(down)['stopped'])} in {took:.1f} s")
