@@ -31,6 +31,8 @@ class InjectedBug(RuntimeError):
 class FaultHooks:
     def __init__(self, plan: FaultPlan) -> None:
         self.plan = plan
+        self.active = plan.active
+        """False in production: a move loop can skip its per-file hook calls."""
 
     @property
     def force_copy(self) -> bool:

@@ -14,6 +14,7 @@ import errno
 import hashlib
 import os
 import stat
+import sys
 from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,7 @@ READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
 CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
 CHUNK_BYTES = 1024 * 1024
 RENAME_NOREPLACE = 1  # linux/fs.h
+_FS_ENCODING, _FS_ERRORS = sys.getfilesystemencoding(), sys.getfilesystemencodeerrors()
 
 
 class TargetChanged(OSError):
@@ -121,7 +123,7 @@ def rename_noreplace(src_fd: int, name: str, dst_fd: int) -> None:
     """
     function = _renameat2()
     if function is not None:
-        encoded = os.fsencode(name)
+        encoded = name.encode(_FS_ENCODING, _FS_ERRORS)  # os.fsencode, without its checks
         if function(src_fd, encoded, dst_fd, encoded, RENAME_NOREPLACE) == 0:  # type: ignore[operator]
             return
         code = ctypes.get_errno()
@@ -157,13 +159,28 @@ def stat_and_hash(dir_fd: int, name: str, inode: int | None = None
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode) or (inode is not None and st.st_ino != inode):
             raise TargetChanged(errno.ESTALE, "changed since it was checked", name)
-        digest = hashlib.sha256()
-        size = read_size(st)
-        while chunk := os.read(fd, size):
-            digest.update(chunk)
-        return st, digest.hexdigest()
+        return st, _hash_fd(fd, st)
     finally:
         os.close(fd)
+
+
+def _hash_fd(fd: int, st: os.stat_result) -> str:
+    """sha256 of an open file read to its end.
+
+    Most of a package is small files: they are read in one call, asking for one byte more
+    than fstat's size. Getting exactly that size back is the end of the file (a regular
+    file only reads short at its end, and one that grew since the fstat would have filled
+    the extra byte), so the usual second read, which would only return b"", is skipped.
+    Anything else (a bigger file, one that shrank or grew) is read on to a b"".
+    """
+    size = read_size(st)
+    chunk = os.read(fd, size)
+    digest = hashlib.sha256(chunk)
+    if len(chunk) == st.st_size < size:
+        return digest.hexdigest()
+    while chunk := os.read(fd, size):
+        digest.update(chunk)
+    return digest.hexdigest()
 
 
 def read_size(st: os.stat_result) -> int:

@@ -31,15 +31,18 @@ class Quarantined:
 
 
 def load_quarantined(db_path: Path, operation_id: str) -> Quarantined:
-    from store.synora_writes import fetch
+    from store.synora_writes import fetch_tuples
 
-    found = fetch(db_path, "SELECT kind, relative_path, size_bytes, mode, sha256, outcome "
-                  "FROM quarantine WHERE operation_id = {p} ORDER BY id", (operation_id,))
-    root_mode = next((r.mode for r in found if r.kind == "dir" and r.relative_path == ""), 0o755)
-    dirs = tuple(DirItem(r.relative_path, r.mode) for r in found
-                 if r.kind == "dir" and r.relative_path)
-    files = tuple(FileItem(r.relative_path, r.size_bytes, r.mode, 0, r.sha256) for r in found
-                  if r.kind == "file" and r.outcome in IN_QUARANTINE)
+    found = fetch_tuples(db_path, "SELECT kind, relative_path, size_bytes, mode, sha256, "
+                         "outcome FROM quarantine WHERE operation_id = {p} ORDER BY id",
+                         (operation_id,))
+    root_mode = next((mode for kind, rel, _, mode, _, _ in found if kind == "dir" and rel == ""),
+                     0o755)
+    dirs = tuple(DirItem(rel, mode) for kind, rel, _, mode, _, _ in found
+                 if kind == "dir" and rel)
+    files = tuple(FileItem(rel, size, mode, 0, digest)
+                  for kind, rel, size, mode, digest, outcome in found
+                  if kind == "file" and outcome in IN_QUARANTINE)
     return Quarantined(root_mode, dirs, files)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from domain.synora.errors import (
 )
 from domain.synora.failures import attempt, classify
 from domain.synora.faults import FaultHooks
-from domain.synora.fsops import DirCursor, hash_file, open_dir
+from domain.synora.fsops import DirCursor, open_dir, stat_and_hash
 from domain.synora.guard import check_restore_target
 from domain.synora.held import IN_QUARANTINE, Quarantined, load_quarantined, undo_restore
 from domain.synora.ids import new_operation_id, validate_operation_id
@@ -52,6 +53,7 @@ from domain.synora.registry import (
 from domain.synora.scan import FileItem
 from domain.synora.transfer import (
     Transfer,
+    by_folder,
     prune_dirs,
     recreate_dirs,
 )
@@ -93,27 +95,39 @@ def _check_conflicts(root: Path, files: tuple[FileItem, ...]) -> None:
         os.close(root_fd)
 
 
-def _verify(qdir: Path, files: tuple[FileItem, ...]) -> None:
-    """Every file to restore is in quarantine with the bytes it had when it went in."""
+def _verify(qdir: Path, files: tuple[FileItem, ...]) -> tuple[FileItem, ...]:
+    """Every file to restore is in quarantine with the bytes it had when it went in.
+
+    Returns the files with the inode whose bytes were checked, so that the move checks it
+    moves that very file (a swap after the check fails the move instead of restoring it).
+    """
     try:
         qdir_fd = open_dir(qdir)
     except FileNotFoundError:
         raise runtime(INTEGRITY_MISMATCH, f"{qdir} is missing") from None
     cursor = DirCursor(qdir_fd)
+    checked: list[FileItem] = []
     try:
-        for item in files:
-            try:
-                digest = hash_file(cursor.enter(item.parts[:-1]), item.parts[-1])
-            except OSError as exc:
-                reason = "missing" if exc.errno == errno.ENOENT else str(exc)
-                raise runtime(INTEGRITY_MISMATCH, f"{qdir / item.rel}: {reason}; nothing was "
-                              "moved", path=str(qdir / item.rel)) from None
-            if digest != item.sha256:
-                raise runtime(INTEGRITY_MISMATCH, f"{qdir / item.rel} changed in quarantine "
-                              "(sha256 differs); nothing was moved", path=str(qdir / item.rel))
+        for parent, cut, group in by_folder(files):
+            folder: int | None = None  # entered at its first file (a missing one says so)
+            for item in group:
+                try:
+                    if folder is None:
+                        folder = cursor.enter(parent)
+                    st, digest = stat_and_hash(folder, item.rel[cut:])
+                except OSError as exc:
+                    reason = "missing" if exc.errno == errno.ENOENT else str(exc)
+                    raise runtime(INTEGRITY_MISMATCH, f"{qdir / item.rel}: {reason}; nothing "
+                                  "was moved", path=str(qdir / item.rel)) from None
+                if digest != item.sha256:
+                    raise runtime(INTEGRITY_MISMATCH, f"{qdir / item.rel} changed in "
+                                  "quarantine (sha256 differs); nothing was moved",
+                                  path=str(qdir / item.rel))
+                checked.append(FileItem(item.rel, item.size, item.mode, st.st_ino, item.sha256))
     finally:
         cursor.close()
         os.close(qdir_fd)
+    return tuple(checked)
 
 
 def restore(operation_id: str, settings: SynoraSettings) -> Outcome:
@@ -163,7 +177,7 @@ def _run(quarantine_op: str, settings: SynoraSettings, out: Outcome,
         qdir = settings.quarantine_dir / quarantine_op
         out.precheck_paths = [str(qdir), str(root)]
         held = load_quarantined(settings.db_path, quarantine_op)
-        _verify(qdir, held.files)
+        held = replace(held, files=_verify(qdir, held.files))
         _check_conflicts(root, held.files)
         out.extra.update({"install_path": str(root), "quarantine_path": str(qdir),
                           "files": len(held.files),
@@ -178,7 +192,7 @@ def _execute(held: Quarantined, package: dict[str, Any], root: Path, qdir: Path,
         audit.backup(session, package)
     transfer = Transfer(src=qdir, dst=root, files=held.files, hooks=hooks,
                         dst_modes={d.parts: d.mode for d in held.dirs},
-                        dst_root_mode=held.root_mode, check_inode=False)
+                        dst_root_mode=held.root_mode)
     out.mutation_boundary_reached = True  # recreating the folders is the first change
     try:
         recreate_dirs(root, held.root_mode, held.dirs)

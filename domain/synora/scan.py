@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from domain.synora.errors import SYMLINK_BLOCKED, UNSUPPORTED_ENTRY, blocked
@@ -48,17 +49,18 @@ class Plan:
     files: tuple[FileItem, ...]
     """Grouped by folder, so a walk over them opens each folder once."""
 
-    @property
+    @cached_property
     def total_bytes(self) -> int:
+        """Summed once: an operation reports it three times, over 10,000 files or more."""
         return sum(item.size for item in self.files)
 
     def dir_modes(self) -> dict[tuple[str, ...], int]:
         return {item.parts: item.mode for item in self.dirs}
 
 
-def _file_key(item: FileItem) -> tuple[tuple[str, ...], str]:
-    parts = item.parts
-    return parts[:-1], parts[-1]
+def _file_key(found: tuple[tuple[str, ...], str, FileItem]) -> tuple[tuple[str, ...], str]:
+    """Folder by folder (by their parts), then by name: each folder's files together."""
+    return found[0], found[1]
 
 
 class _Walk:
@@ -67,7 +69,8 @@ class _Walk:
         self.cursor = DirCursor(root_fd)
         self.hashes = hashes
         self.dirs: list[DirItem] = []
-        self.files: list[FileItem] = []
+        self.files: list[tuple[tuple[str, ...], str, FileItem]] = []
+        """(folder parts, name, item): sorted, the plan's order without re-splitting paths."""
 
     def run(self) -> None:
         pending: list[tuple[str, ...]] = [()]
@@ -80,18 +83,20 @@ class _Walk:
     def _folder(self, parts: tuple[str, ...]) -> list[str]:
         fd = self.cursor.enter(parts)
         subdirs: list[str] = []
+        prefix = "".join(f"{part}/" for part in parts)
         with os.scandir(fd) as entries:
             for entry in entries:
-                if self._entry(fd, parts, entry):
+                if self._entry(fd, parts, prefix, entry):
                     subdirs.append(entry.name)
         return subdirs
 
     def _where(self, rel: str) -> str:
         return f"{self.root}/{rel}"
 
-    def _entry(self, fd: int, parts: tuple[str, ...], entry: os.DirEntry[str]) -> bool:
+    def _entry(self, fd: int, parts: tuple[str, ...], prefix: str,
+               entry: os.DirEntry[str]) -> bool:
         """Record one entry; True if it is a folder to descend into."""
-        rel = "/".join((*parts, entry.name))
+        rel = prefix + entry.name
         try:
             entry.name.encode("utf-8")
         except UnicodeEncodeError:
@@ -103,8 +108,8 @@ class _Walk:
             # fstat stand in for an lstat (a swap since the listing fails the open or the
             # fstat's regular-file check)
             st, sha256 = stat_and_hash(fd, entry.name)
-            self.files.append(FileItem(rel, st.st_size, stat.S_IMODE(st.st_mode), st.st_ino,
-                                       sha256))
+            self.files.append((parts, entry.name, FileItem(
+                rel, st.st_size, stat.S_IMODE(st.st_mode), st.st_ino, sha256)))
             return False
         st = entry.stat(follow_symlinks=False)
         mode = stat.S_IMODE(st.st_mode)
@@ -118,7 +123,8 @@ class _Walk:
             raise blocked(UNSUPPORTED_ENTRY, f"{self._where(rel)} is neither a regular file "
                           "nor a folder", path=self._where(rel))
         digest = hash_file(fd, entry.name, st.st_ino) if self.hashes else None
-        self.files.append(FileItem(rel, st.st_size, mode, st.st_ino, digest))
+        self.files.append((parts, entry.name, FileItem(rel, st.st_size, mode, st.st_ino,
+                                                       digest)))
         return False
 
 
@@ -135,5 +141,5 @@ def scan_tree(root: Path, *, hashes: bool) -> Plan:
     finally:
         os.close(root_fd)
     dirs = tuple(sorted(walk.dirs, key=lambda item: item.parts))
-    files = tuple(sorted(walk.files, key=_file_key))
+    files = tuple(item for _, _, item in sorted(walk.files, key=_file_key))
     return Plan(root=root, root_mode=root_mode, dirs=dirs, files=files)

@@ -10,8 +10,9 @@ from __future__ import annotations
 import errno
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 from pathlib import Path
 
 from domain.synora.faults import FaultHooks
@@ -76,21 +77,40 @@ class Transfer:
             os.close(src_fd)
             raise
         src, dst = DirCursor(src_fd), DirCursor(dst_fd)
+        # Hoisted out of the loop, which runs once per file (10,000 in the benchmark).
+        hooks, moved = self.hooks, self.moved
+        check_hooks, force_copy, check_inode = hooks.active, hooks.force_copy, self.check_inode
         try:
-            for item in self.files:
-                self.hooks.before_move(len(self.moved))
-                parent, name = item.parts[:-1], item.parts[-1]
+            for parent, cut, group in by_folder(self.files):
                 src_dir = src.enter(parent)
                 dst_dir = dst.enter(parent, create=True, modes=self.dst_modes,
                                     default_mode=QUARANTINE_DIR_MODE)
-                move_file(src_dir, dst_dir, name, inode=item.inode if self.check_inode else None,
-                          sha256=item.sha256, force_copy=self.hooks.force_copy)
-                self.moved.append(item)
+                for item in group:
+                    if check_hooks:
+                        hooks.before_move(len(moved))
+                    move_file(src_dir, dst_dir, item.rel[cut:],
+                              inode=item.inode if check_inode else None, sha256=item.sha256,
+                              force_copy=force_copy)
+                    moved.append(item)
         finally:
             src.close()
             dst.close()
             os.close(src_fd)
             os.close(dst_fd)
+
+
+def by_folder(files: Iterable[FileItem]
+              ) -> Iterator[tuple[tuple[str, ...], int, Iterator[FileItem]]]:
+    """Consecutive files of one folder: (the folder's parts, where a file's name starts in
+    its ``rel``, the files). A plan lists each folder's files together, so each folder is
+    entered once instead of once per file; files in any other order still move right."""
+    for folder, group in groupby(files, key=_folder_of):
+        yield (tuple(folder.split("/")) if folder else (), len(folder) + 1 if folder else 0,
+               group)
+
+
+def _folder_of(item: FileItem) -> str:
+    return item.rel.rpartition("/")[0]
 
 
 def recreate_dirs(root: Path, root_mode: int, dirs: Sequence[DirItem]) -> None:
@@ -113,15 +133,24 @@ def move_back(files: Sequence[FileItem], *, src: Path, dst: Path, root_mode: int
     failures: list[tuple[FileItem, str]] = []
     src_fd, dst_fd = open_dir(src), open_dir(dst)
     src_cursor, dst_cursor = DirCursor(src_fd), DirCursor(dst_fd)
+    attempted = 0
     try:
-        for attempted, item in enumerate(reversed(files)):
+        for parent, cut, group in by_folder(reversed(files)):
             try:
-                hooks.before_move_back(attempted)
-                parent, name = item.parts[:-1], item.parts[-1]
-                move_file(src_cursor.enter(parent), dst_cursor.enter(parent), name, inode=None,
-                          sha256=item.sha256, force_copy=hooks.force_copy)
-            except OSError as exc:
-                failures.append((item, f"{type(exc).__name__}: {exc}"))
+                src_dir, dst_dir = src_cursor.enter(parent), dst_cursor.enter(parent)
+            except OSError as exc:  # the folder's files cannot go back: each one says so
+                items = list(group)
+                attempted += len(items)
+                failures += [(item, f"{type(exc).__name__}: {exc}") for item in items]
+                continue
+            for item in group:
+                attempted += 1
+                try:
+                    hooks.before_move_back(attempted - 1)
+                    move_file(src_dir, dst_dir, item.rel[cut:], inode=None,
+                              sha256=item.sha256, force_copy=hooks.force_copy)
+                except OSError as exc:
+                    failures.append((item, f"{type(exc).__name__}: {exc}"))
     finally:
         src_cursor.close()
         dst_cursor.close()

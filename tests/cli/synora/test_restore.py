@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -111,6 +114,45 @@ def test_a_failed_restore_rolls_back_into_quarantine(synora: Synora, package_roo
     assert (package["status"], package["quarantine_operation_id"]) == ("quarantined", op)
     assert [r.status for r in synora.history(out["operation_id"])] == [
         "restore_confirmed", "restore_failed", "restore_rollback_success"]
+    code, out = synora.json("cleanup", "restore", "--operation-id", op)
+    assert (code, out["status"]) == (0, "restore_success")
+    assert snapshot(package_root) == tree
+
+
+def test_a_file_swapped_in_quarantine_after_its_hash_was_checked_is_not_restored(
+        synora: Synora, package_root: Path, tmp_path: Path) -> None:
+    """The restore's move checks the very inode whose bytes it verified: a same-bytes
+    replacement slipped in between the check and the move is not carried back."""
+    tree = snapshot(package_root)
+    _, op = _quarantined(synora, package_root)
+    qdir = synora.home / "quarantine" / op
+    held = snapshot(qdir)
+    release = tmp_path / "release"
+    # Given a restore paused after verifying every hash, before its first move
+    restore = subprocess.Popen(
+        [str(Path(sys.executable).parent / "synora"), "cleanup", "restore", "--operation-id",
+         op, "--json"], env={**synora.env, **synora.faults(
+             f"pause_after_files=0,pause_file={release}")},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not Path(f"{release}.paused").exists():
+            assert restore.poll() is None, restore.communicate()
+            assert time.monotonic() < deadline, "the restore never reached the pause"
+            time.sleep(0.01)
+        # When a quarantined file is swapped for another inode with the same bytes and mode
+        swapped = qdir / "bin" / "tool"
+        (tmp_path / "copy").write_bytes(swapped.read_bytes())
+        (tmp_path / "copy").chmod(swapped.stat().st_mode)
+        (tmp_path / "copy").replace(swapped)
+    finally:
+        release.touch()
+    stdout, stderr = restore.communicate(timeout=120)
+    out = json.loads(stdout)
+    # Then the move stops at it and the restore rolls back into quarantine
+    assert restore.returncode == 4, (stdout, stderr)
+    assert (out["status"], out["rollback_status"]) == ("restore_rollback_success", "success")
+    assert snapshot(qdir) == held and not package_root.exists()
     code, out = synora.json("cleanup", "restore", "--operation-id", op)
     assert (code, out["status"]) == (0, "restore_success")
     assert snapshot(package_root) == tree

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from domain.synora.fsops import (
+    CHUNK_BYTES,
     DirCursor,
     IntegrityError,
     TargetChanged,
@@ -126,3 +127,16 @@ def test_dir_cursor_creates_folders_with_recorded_modes(tmp_path: Path) -> None:
     assert (tmp_path / "a" / "b").stat().st_mode & 0o777 == 0o700
     assert (tmp_path / "a" / "b" / "c").stat().st_mode & 0o777 == 0o755
     assert (tmp_path / "a" / "x" / "probe").exists()
+
+
+@pytest.mark.parametrize("size", [0, 1, 1000, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1,
+                                  2 * CHUNK_BYTES + 5])
+def test_hash_file_reads_every_size_to_its_end(tmp_path: Path, size: int) -> None:
+    """Small files take one read, bigger ones several: the digest is the whole file's."""
+    data = os.urandom(size)
+    (tmp_path / "f").write_bytes(data)
+    fd = open_dir(tmp_path)
+    try:
+        assert hash_file(fd, "f") == hashlib.sha256(data).hexdigest()
+    finally:
+        os.close(fd)
