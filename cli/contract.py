@@ -132,10 +132,22 @@ def package_version() -> str:
 
 def ensure_version_option(command: click.Command, prog: str) -> None:
     """Give the command `--version` ("PROG, version X") unless it declares one itself;
-    one place for all twelve console scripts."""
+    one place for all twelve console scripts.
+
+    The version is read only when --version is asked for: reading it at start-up (as
+    click.version_option(package_version()) does) imports importlib.metadata and scans
+    the installed distributions, about 25 ms on every call of every CLI."""
     if any("--version" in getattr(param, "opts", ()) for param in command.params):
         return
-    click.version_option(package_version(), prog_name=prog)(command)
+
+    def print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+        if not value or ctx.resilient_parsing:
+            return
+        click.echo(f"{prog}, version {package_version()}")
+        ctx.exit()
+
+    click.option("--version", is_flag=True, expose_value=False, is_eager=True,
+                 callback=print_version, help="Show the version and exit.")(command)
 
 
 def wants_bare_help(command: click.Command, args: Sequence[str] | None) -> bool:

@@ -47,21 +47,7 @@ def _ensure_home_writable(settings: SynoraSettings) -> None:
     ensure_state_folder_writable(settings.home, "SYNORA_HOME")
 
 
-def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if not value or ctx.resilient_parsing:
-        return
-    from cli.contract import package_version
-
-    click.echo(f"synora, version {package_version()}")
-    ctx.exit()
-
-
-# Our own --version, so that run_cli does not add click's: that one reads the version
-# (importlib.metadata, about 25 ms of imports) at start-up, on every call; this one only
-# when --version is asked for.
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--version", is_flag=True, expose_value=False, is_eager=True,
-              callback=_print_version, help="Show the version and exit.")
 def synora() -> None:
     """Synora: quarantine installed software, with an audit trail and rollback."""
 
