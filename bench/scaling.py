@@ -230,6 +230,11 @@ def run() -> BenchReport:
         "itself saturates (a single-threaded server), far above what a worker process does.",
         "Each job's bookkeeping is 3 writes (queued, running, finished); the table rates are "
         "whole jobs per second from one process with 8 threads.",
+        "Both databases as Conveyor configures them, so not equally durable: SQLite in WAL mode "
+        "with synchronous=NORMAL does not flush a commit to disk (a power cut can take the "
+        "last ones), PostgreSQL with synchronous_commit on waits for each commit's WAL flush "
+        "(concurrent commits share one). On PostgreSQL each write is one round trip: the "
+        "thread's own connection, autocommit, the statement prepared server-side.",
         f"Throughput figures are medians of {ROUNDS} bursts of {JOBS} jobs; this machine has "
         f"{os.cpu_count()} cores shared by the producer, the workers and Redis, so two worker "
         "processes can at most use the second core.",
