@@ -3,7 +3,8 @@
 In one run, on one private Redis and one worker (threads pool, 4 threads):
   1. median submit-and-wait latency and burst throughput of N no-op jobs through
      the persisted base task (JobClient: consumer check, job row, result) against
-     a bare Celery task with delay().get(), alternating rounds;
+     a bare Celery task with delay().get() from an app with Conveyor's settings but
+     none of its signal hooks, alternating rounds;
   2. wall time of a cold `conveyor check --queue default` process (one
      submit-and-wait through the full CLI path) against `python -c pass`.
 """
@@ -65,9 +66,10 @@ def run() -> BenchReport:
         f"Medians over {ROUNDS} alternating rounds of {JOBS_PER_ROUND} sequential jobs "
         f"(latency) and {JOBS_PER_ROUND} published at once (throughput); the cold CLI "
         f"over {CLI_RUNS} runs each.",
-        "Persisted = JobClient.submit + wait: consumer check, queued row at publish, running "
-        "and succeeded rows in SQLite (WAL) on the worker. Bare = Celery with the same "
-        "settings, no rows.",
+        "Persisted = JobClient.submit + wait: consumer check (at most once a second per "
+        "client), queued row at publish, running and succeeded rows in SQLite (WAL) on the "
+        "worker. Bare = Celery with the same settings and none of Conveyor's hooks "
+        "(config/celery_settings.py): no rows, not even the queued one.",
     ]
     return report
 

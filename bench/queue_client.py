@@ -13,10 +13,15 @@ from typing import Any
 
 
 def _bare_app() -> Any:
-    """A Celery app with Conveyor's exact settings but none of its hooks: plain Celery."""
+    """A Celery app with Conveyor's exact settings but none of its hooks: plain Celery.
+
+    config.celery_settings, not config.celery_app: importing the latter creates Conveyor's
+    app and connects its global before_task_publish hook, which would write a job row
+    for every bare publish too and slow the baseline down with our own bookkeeping.
+    """
     from celery import Celery
 
-    from config.celery_app import celery_config
+    from config.celery_settings import celery_config
     from config.connection import resolve_connection
     from config.settings import get_settings
 
@@ -28,6 +33,10 @@ def _bare_app() -> Any:
 
 def measure_bare(n: int) -> dict[str, Any]:
     app = _bare_app()
+    from celery import signals
+
+    if signals.before_task_publish.receivers:
+        raise RuntimeError("the bare baseline has a before_task_publish hook: it is not bare")
     app.send_task("bench.tasks.bare_noop").get(timeout=30)  # warm the connections
     latencies = []
     for _ in range(n):

@@ -189,6 +189,8 @@ class JobClient:
         self._redis: Any = None
         self._amqp: Any = None
         self._results_from_store = False
+        # When this client last saw a consumer on each queue (time.monotonic()).
+        self._consumer_seen_at: dict[str, float] = {}
 
     @property
     def embedded(self) -> bool:
@@ -226,6 +228,7 @@ class JobClient:
         while True:
             try:
                 if self._consumers(queue):
+                    self._consumer_seen_at[queue] = time.monotonic()
                     return True
             except JobSystemError:
                 if time.monotonic() >= deadline:
@@ -233,6 +236,15 @@ class JobClient:
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.1)
+
+    def _consumer_seen_lately(self, queue: str) -> bool:
+        """Whether this client saw a consumer on ``queue`` within the last check interval.
+
+        A client submitting job after job does not ask the broker before each one: a
+        worker that died since is noticed by wait()'s own check, as a worker dying just
+        after the publish would be. A fresh client (every CLI) always asks."""
+        seen_at = self._consumer_seen_at.get(queue)
+        return seen_at is not None and time.monotonic() - seen_at < CONSUMER_CHECK_EVERY_S
 
     def submit(self, task: str, kwargs: dict[str, Any], *, queue: str | None = None,
                require_worker: bool = True, expires_s: float | None = None,
@@ -249,7 +261,7 @@ class JobClient:
             # never-finishing (full disk: its rows unwritable) job.
             ensure_state_folder_writable()
             ensure_embedded_worker(self.app)
-        elif require_worker and not self.has_consumer(
+        elif require_worker and not self._consumer_seen_lately(queue) and not self.has_consumer(
                 queue, grace_s=self.settings.no_worker_grace_s):
             raise _no_worker(queue)
         job_id = str(uuid.uuid4())
@@ -276,7 +288,10 @@ class JobClient:
                     if done:
                         return value
                     if not job.embedded and watch.consumer_check_due():
-                        watch.saw_consumers(bool(self._consumers(job.queue)))
+                        present = bool(self._consumers(job.queue))
+                        if present:
+                            self._consumer_seen_at[job.queue] = time.monotonic()
+                        watch.saw_consumers(present)
                     watch.broker_back()
                 except JobSystemError as exc:
                     if exc.reason != "broker_unavailable":

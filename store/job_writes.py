@@ -73,6 +73,13 @@ _REQUEUE_IF_IDLE = (
     f"WHERE id = {{p}} AND updated_at < {{p}} AND status NOT IN ({_TERMINAL}) "
     "RETURNING id"
 )
+# Every successful job ends with this one: a fixed statement, not one built by _update.
+_MARK_SUCCEEDED = (
+    f"UPDATE {JOBS_TABLE} SET status = '{JobStatus.SUCCEEDED.value}', result = {{j}}, "
+    "last_exit_code = 0, next_retry_at = NULL, finished_at = {p}, updated_at = {p} "
+    f"WHERE id = {{p}} AND status NOT IN ({_TERMINAL}) "
+    "RETURNING id"
+)
 _JSON_COLUMNS = frozenset({"args", "result"})
 
 
@@ -80,12 +87,24 @@ def _driver(url: str) -> Driver:
     return driver(url)
 
 
+_default_url: tuple[Any, str] | None = None
+
+
 def _database_url(url: str | None) -> str:
+    global _default_url
     if url is not None:
         return url
     from config.settings import get_settings
 
-    return get_settings().effective_database_url
+    settings = get_settings()
+    # Every job write asks; the default URL is a path built anew each time, so it is
+    # kept with the (frozen, cached) settings object it came from.
+    cached = _default_url
+    if cached is not None and cached[0] is settings:
+        return cached[1]
+    chosen = settings.effective_database_url
+    _default_url = (settings, chosen)
+    return chosen
 
 
 def database(url: str | None = None) -> Driver:
@@ -166,9 +185,9 @@ def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> bool:
     """False when the row had finished already (a duplicate delivery, or a cancel)."""
     # The first outcome stands: a duplicate delivery finishing later (at-least-once
     # delivery runs an idempotent body twice now and then) does not rewrite it.
-    return _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
-                                 "last_exit_code": 0, "next_retry_at": None,
-                                 "finished_at": _now()}, unless_finished=True)
+    db = _driver(_database_url(url))
+    now = db.moment(_now())
+    return bool(db.execute(db.sql(_MARK_SUCCEEDED), (db.json(result), now, now, job_id)))
 
 
 def mark_failed(job_id: str, *, error: str, exit_code: int | None, result: Any = None,

@@ -64,3 +64,21 @@ def test_jobs_wait_on_an_unknown_id_is_not_found(job_env) -> None:
     result = run_cli("conveyor", "jobs", "wait", "no-such-job", env=job_env)
     assert result.returncode == 4
     assert json_err(result)["code"] == "JOB_NOT_FOUND"
+
+
+
+def test_a_client_that_saw_a_worker_asks_again_once_the_sighting_is_old(
+        start_worker, celery_client) -> None:
+    """A client skips the consumer check for one interval after seeing a worker
+    (cli/jobs_client.py): after that, a gone worker is a no_worker error again."""
+    from cli.jobs_client import CONSUMER_CHECK_EVERY_S
+
+    worker = start_worker(["default"])
+    celery_client.wait(celery_client.submit("tasks.probe.probe", {}), timeout_s=30)
+    worker.stop()
+    time.sleep(CONSUMER_CHECK_EVERY_S)
+    started = time.monotonic()
+    with pytest.raises(JobSystemError) as caught:
+        celery_client.submit("tasks.probe.probe", {})
+    assert caught.value.reason == "no_worker"
+    assert time.monotonic() - started < 5
