@@ -16,6 +16,7 @@ from typing import Any
 from domain.oord.canonical import b64url, b64url_decode
 from domain.oord.keyring import init_keys
 from domain.oord.keys import generate_private_key, public_of
+from tests.support.http_json import send_json
 
 
 @dataclass(frozen=True)
@@ -132,12 +133,7 @@ def core_server(*, api_key: str | None = None,
 
     class Handler(BaseHTTPRequestHandler):
         def _send(self, status: int, body: dict[str, Any]) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            send_json(self, status, body)
 
         def _authorized(self) -> bool:
             return api_key is None or self.headers.get("Authorization") == f"Bearer {api_key}"

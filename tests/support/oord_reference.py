@@ -33,6 +33,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
+from tests.support.http_json import send_json
+
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
@@ -235,12 +237,7 @@ class _CoreHandler(BaseHTTPRequestHandler):
     lock: threading.Lock
 
     def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send_json(self, status, body)
 
     def _authorized(self) -> bool:
         return self.api_key is None or \
