@@ -32,7 +32,7 @@ PG_URL = os.environ.get("CONVEYOR_BENCH_POSTGRES", "postgresql://postgres@127.0.
 def _seed(url: str, count: int) -> None:
     from sqlalchemy import delete, insert
 
-    from domain.clock import utc_now
+    from common.clock import utc_now
     from store.engine import session_scope
     from store.models.exam import ExamEnvironment, ExamSession
 

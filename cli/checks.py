@@ -13,8 +13,8 @@ import time
 from typing import Any
 
 from cli.jobs_client import JobClient, SubmittedJob, read_job_row
+from common.errors import ConveyorError, JobSystemError
 from config.connection import redact_url
-from domain.errors import ConveyorError, JobSystemError
 
 # A report failing for one of these reasons means the job system cannot serve (exit 3).
 SYSTEM_REASONS = ("no_worker", "broker_unavailable", "database_unavailable",

@@ -22,8 +22,8 @@ import click
 from cli.contract import run_cli
 from cli.output import emit_json
 from cli.state_errors import StateFolderError
+from common.errors import ContractError, JobSystemError
 from domain.chirality import errors as codes
-from domain.errors import ContractError, JobSystemError
 
 TASK = "tasks.pipelines.compute_pipeline"
 # How long past --max-seconds the CLI waits for the worker's answer: the worker stops

@@ -21,8 +21,8 @@ from typing import Any, NoReturn, Protocol
 import click
 
 from cli.output import emit_json
+from common.errors import ContractError, JobSystemError
 from config.env import ConfigError
-from domain.errors import ContractError, JobSystemError
 
 logger = logging.getLogger("conveyor.cli")
 

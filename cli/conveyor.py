@@ -14,7 +14,7 @@ from cli.jobs_control import COMMANDS as JOB_CONTROL_COMMANDS
 from cli.jobs_control import JOB_STATUSES as JOB_STATUSES
 from cli.metrics import metrics_group
 from cli.output import emit_json
-from domain.errors import ContractError
+from common.errors import ContractError
 
 VERSION = "0.1.0"
 

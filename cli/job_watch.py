@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from domain.errors import JobSystemError
+from common.errors import JobSystemError
 from store.job_schema import TERMINAL_STATUSES
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cli.contract import JobInterrupted, database_outage
+from common.errors import ContractError, JobSystemError
 from config.settings import get_settings
-from domain.errors import ContractError, JobSystemError
 from store.job_schema import CORRELATION_HEADER
 
 logger = logging.getLogger("conveyor.jobs")

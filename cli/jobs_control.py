@@ -21,7 +21,7 @@ import click
 
 from cli.job_options import timeout_option
 from cli.output import emit_json
-from domain.errors import ContractError, JobSystemError
+from common.errors import ContractError, JobSystemError
 from store.job_schema import TERMINAL_STATUSES, JobStatus
 
 JOB_STATUSES = tuple(s.value for s in JobStatus)

@@ -172,7 +172,7 @@ def serve_command(port: int, address: str) -> None:
 
     from prometheus_client import start_http_server
 
-    from domain.errors import JobSystemError
+    from common.errors import JobSystemError
 
     try:
         server, thread = start_http_server(port, addr=address, registry=registry(strict=False))

@@ -20,7 +20,7 @@ from cli.contract import run_cli
 from cli.job_options import Seconds
 from cli.output import emit_json
 from cli.paths import SafePath
-from domain.errors import ContractError, JobSystemError
+from common.errors import ContractError, JobSystemError
 from domain.oord import errors as codes
 
 TL_MODES = ("required", "best_effort", "none")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from cli.output import printable
-from domain.clock import iso_z
+from common.clock import iso_z
 
 _MARK = {"pass": "PASS", "fail": "FAIL", "error": "ERROR", "skip": "skip", "warn": "WARN"}
 _ROW_FIELDS = ("state", "attempts", "next_retry_at_ms", "last_exit_code", "last_error")

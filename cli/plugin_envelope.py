@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from cli.output import to_json
-from domain.clock import now_iso
-from domain.errors import ContractError, JobSystemError
+from common.clock import now_iso
+from common.errors import ContractError, JobSystemError
 from domain.marketplace.errors import CODES, plugin_error
 from domain.marketplace.fsutil import parse_json
 from domain.marketplace.redact import Redactor

@@ -12,7 +12,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from api import load_schema, schema_path
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.errors import plugin_error
 
 if TYPE_CHECKING:  # jsonschema ships no type stubs here; it is imported lazily at run time

@@ -26,8 +26,8 @@ from cli.plugin_envelope import (
     output_from_argv,
     read_input,
 )
-from domain.clock import now_iso
-from domain.errors import ContractError
+from common.clock import now_iso
+from common.errors import ContractError
 from domain.marketplace.errors import EXIT_ERROR, EXIT_OK
 from domain.marketplace.service import Command, Outcome
 

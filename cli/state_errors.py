@@ -15,8 +15,8 @@ import errno
 import os
 from pathlib import Path
 
+from common.errors import JobSystemError
 from config.env import ConfigError
-from domain.errors import JobSystemError
 
 UNWRITABLE = (errno.EROFS, errno.EACCES, errno.EPERM)
 FULL = (errno.ENOSPC, errno.EDQUOT)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from cli.output import emit_json, printable
-from domain.errors import ContractError, JobSystemError
+from common.errors import ContractError, JobSystemError
 from domain.synora.errors import (
     EXIT_INTERNAL,
     EXIT_RUNTIME,

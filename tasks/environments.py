@@ -7,8 +7,8 @@ from typing import Any
 from celery import shared_task
 
 from common.backoff import BackoffPolicy
+from common.errors import TransientError
 from config.exam import get_exam_settings
-from domain.errors import TransientError
 from store import jobs
 from workers.base_task import PersistedTask
 

@@ -21,10 +21,10 @@ from typing import Any
 from celery import shared_task, signals
 
 from common.backoff import BackoffPolicy
+from common.errors import ContractError, TransientError
 from config.logs import log_event
 from config.oord import OordSettings, get_oord_settings
 from config.queues import OORD
-from domain.errors import ContractError, TransientError
 from domain.oord.agent import receiver, sender
 from domain.oord.agent.common import DISPATCH_WINDOW_MS, now_ms
 from domain.oord.errors import EXIT_ENV

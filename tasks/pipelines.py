@@ -8,7 +8,7 @@ from typing import Any
 
 from celery import shared_task
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from workers.base_task import PersistedTask
 
 logger = logging.getLogger("conveyor.chirality")

@@ -16,9 +16,9 @@ from celery import Task
 from celery.exceptions import Retry
 
 from common.backoff import DEFAULT_POLICY, BackoffPolicy
+from common.clock import utc_now
+from common.errors import ContractError, JobSystemError, TransientError
 from config.logs import log_event
-from domain.clock import utc_now
-from domain.errors import ContractError, JobSystemError, TransientError
 from store import job_writes, jobs
 from store.job_schema import CORRELATION_HEADER
 from workers.transient import is_database_outage, is_transient, with_db_retry

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+from common.clock import utc_now
 from config.logs import log_event
 from config.queues import QUEUES
-from domain.clock import utc_now
 from store.job_schema import CORRELATION_HEADER
 
 logger = logging.getLogger("conveyor.reconcile")

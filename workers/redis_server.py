@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from domain.errors import JobSystemError
+from common.errors import JobSystemError
 from workers.private_files import write_private
 
 

@@ -21,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.errors import JobSystemError
 from config.connection import read_stack_state, stack_dir, stack_state_file
 from config.processes import ProcessRef, signal_session
 from config.queues import DEFAULT as DEFAULT_QUEUE
 from config.queues import ENVIRONMENTS, OORD, PIPELINES, QUEUES, SWEEPS
 from config.redact import redact_url
 from config.settings import Settings
-from domain.errors import JobSystemError
 from workers.ports import free_port, port_in_use
 from workers.private_files import write_private
 from workers.redis_server import RedisOptions

@@ -117,7 +117,7 @@ class Supervisor:
                             logfile=Path(r["logfile"]), password=r["password"])
 
     def _start_redis(self) -> None:
-        from domain.errors import JobSystemError
+        from common.errors import JobSystemError
         from workers.redis_server import start_redis
 
         try:

@@ -9,7 +9,7 @@ from functools import cache
 from typing import TypeVar
 
 from common.backoff import BackoffPolicy
-from domain.errors import ContractError, TransientError
+from common.errors import ContractError, TransientError
 
 T = TypeVar("T")
 

@@ -55,7 +55,7 @@ def sweep_command(dry_run: bool, timeout_s: float) -> None:
 
 def _wait_for_destroys(sweep_job_id: str, *, deadline: float) -> None:
     """Until every destroy job the sweep sent has finished (their rows name the sweep)."""
-    from domain.errors import JobSystemError
+    from common.errors import JobSystemError
     from store.job_schema import TERMINAL_STATUSES
     from store.jobs_by_correlation import job_statuses
 

@@ -49,7 +49,7 @@ def create_command(session_id: str, timeout_s: int, wait: bool) -> None:
 @session_id_option
 def status_command(session_id: str) -> None:
     """Get the current status of the session's environment."""
-    from domain.errors import ContractError, TransientError
+    from common.errors import ContractError, TransientError
     from domain.exam.environment_status import environment_status
 
     sid = parse_sid(session_id)

@@ -20,8 +20,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from common.clock import now_iso
 from domain.chirality.errors import timed_out
-from domain.clock import now_iso
 
 
 def _same_file(fd: int, path: Path) -> bool:

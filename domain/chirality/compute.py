@@ -9,12 +9,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from common.errors import ContractError
 from domain.chirality.attempts import ResolverAttempts
 from domain.chirality.calls import Resolver
 from domain.chirality.errors import timed_out
 from domain.chirality.graph import Graph, ProgressCallback
 from domain.chirality.matrix import Matrix
-from domain.errors import ContractError
 
 logger = logging.getLogger("conveyor.chirality")
 

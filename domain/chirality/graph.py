@@ -19,6 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
+from common.errors import ContractError
 from config.redact import redact_urls
 from domain.chirality.attempts import ResolverAttempts
 from domain.chirality.calls import CallKind, CellRef, Resolver, ResolverCall
@@ -34,7 +35,6 @@ from domain.chirality.canonical import (
 )
 from domain.chirality.errors import resolver_error
 from domain.chirality.matrix import Matrix, build, take_rows, transpose
-from domain.errors import ContractError
 
 logger = logging.getLogger("conveyor.chirality")
 

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from common.clock import now_iso
 from config.chirality import ChiralitySettings
 from domain.chirality.artifacts import build_manifest, encode_manifest, stage_snapshots
 from domain.chirality.attempts import ResolverAttempts
@@ -24,7 +25,6 @@ from domain.chirality.layout import RunLayout, layout_for, prepare_run_dir
 from domain.chirality.problem import Problem, problem_from_json
 from domain.chirality.resolvers import RESOLVER_NAMES, make_resolver
 from domain.chirality.run_ids import check_run_id, manifest_ref
-from domain.clock import now_iso
 
 logger = logging.getLogger("conveyor.chirality")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from common.clock import utc_now
 from domain.chirality.errors import invalid_arguments
-from domain.clock import utc_now
 
 RUN_ID_PATTERN = r"^[a-z0-9-_]{1,64}$"
 # \Z, not $: "$" also matches before a trailing newline, and "abc\n" is no run id.

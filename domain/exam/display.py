@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from domain.clock import iso_z
+from common.clock import iso_z
 from domain.exam.failures import kind_for
 from domain.exam.states import EnvironmentStatus, SessionState
 

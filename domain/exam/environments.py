@@ -25,9 +25,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from common.clock import iso_z, utc_now
+from common.errors import ContractError, TransientError
 from config.exam import get_exam_settings
-from domain.clock import iso_z, utc_now
-from domain.errors import ContractError, TransientError
 from domain.exam.backends import Backend, EnvironmentSpec, Outcome, backend_for
 from domain.exam.backends.base import long_pod_name_for, pod_name_for
 from domain.exam.environment_status import environment_status, spec_for

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.exam.errors import EXIT_VALIDATION, INVALID_IDENTITY
 
 # The canonical 8-4-4-4-12 form; version nibble 1-5 and the RFC 4122 variant (10xx).

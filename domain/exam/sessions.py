@@ -16,8 +16,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from domain.clock import iso_z, utc_now
-from domain.errors import ContractError
+from common.clock import iso_z, utc_now
+from common.errors import ContractError
 from domain.exam.activity import abandon_deadline
 from domain.exam.errors import (
     ACTIVE_SESSION_EXISTS,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.exam.errors import EXIT_TRANSITION, INVALID_TRANSITION
 
 

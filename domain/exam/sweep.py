@@ -20,7 +20,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, case, exists, func, or_, select, text, update
 from sqlalchemy.sql.elements import ColumnElement
 
-from domain.clock import iso_z, utc_now
+from common.clock import iso_z, utc_now
 from domain.exam.states import (
     NEEDS_RELEASE,
     TERMINAL_STATES,

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.errors import plugin_error
 
 CHUNK = 64 * 1024

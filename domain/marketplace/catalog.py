@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace import claude_code
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fetch import Fetcher, is_url

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fsutil import is_within, parse_json
 from domain.marketplace.manifest import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 
 EXIT_OK = 0
 EXIT_ERROR = 1

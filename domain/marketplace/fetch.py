@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from common.backoff import compute_backoff_s
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.errors import is_retryable, plugin_error
 from domain.marketplace.redact import redact_url
 

@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from common.errors import ContractError
 from config.plugins import FLAG_DEFAULTS
-from domain.errors import ContractError
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fsutil import read_json
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.fsutil import parse_json
 from domain.marketplace.semver import SemverError, Version

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from common.clock import now_iso
 from config.plugins import PluginsSettings
-from domain.clock import now_iso
 from domain.marketplace.faults import Faults
 from domain.marketplace.fetch import Fetcher
 from domain.marketplace.layout import PluginLayout

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from common.errors import ContractError
 from config.plugins import FLAG_DEFAULTS
-from domain.errors import ContractError
 from domain.marketplace.catalog import Marketplace, load_marketplace
 from domain.marketplace.errors import plugin_error
 from domain.marketplace.flags import FlagSet, read_flags_file, resolve_flags

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace import lifecycle
 from domain.marketplace.activation import read_link, swap_link, target_for
 from domain.marketplace.archive import Limits, copy_folder, extract

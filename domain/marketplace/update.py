@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.cache import load_index
 from domain.marketplace.catalog import Marketplace, PluginEntry
 from domain.marketplace.claude_code import is_content_version

@@ -7,7 +7,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from domain.clock import iso_z
+from common.clock import iso_z
 from domain.oord.merkle import CID_PREFIX
 
 MANIFEST = "manifest.json"

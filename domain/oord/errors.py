@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 
 EXIT_OK = 0
 EXIT_CONTENT = 1

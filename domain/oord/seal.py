@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from common.errors import ContractError
 from config.logs import log_event
-from domain.errors import ContractError
 from domain.oord import bundle as layout
 from domain.oord.canonical import b64url, canonical_json
 from domain.oord.compression import SNIFF_BYTES, should_deflate

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.oord import bundle as layout
 from domain.oord import tl as tlproof
 from domain.oord.archive import Limits, Unreadable, archive_problems, open_bundle

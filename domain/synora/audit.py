@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from domain.clock import utc_now
+from common.clock import utc_now
 from domain.synora.scan import Plan
 
 # update_history.status: the contract's vocabulary, additive to the older

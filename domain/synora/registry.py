@@ -7,8 +7,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from common.clock import iso_z, utc_now
 from config.synora import RISK_LEVELS
-from domain.clock import iso_z, utc_now
 from domain.synora.errors import (
     PACKAGE_EXISTS,
     PACKAGE_NOT_FOUND,

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from domain.errors import JobSystemError
+from common.errors import JobSystemError
 from store import jobs
 from tests.support.cli import json_out, run_cli, start_submit_and_wait
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
+from common.errors import JobSystemError
 from config.queues import QUEUES
-from domain.errors import JobSystemError
 from store import jobs
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(600)]

@@ -10,7 +10,7 @@ import click
 import pytest
 
 from cli.contract import JobInterrupted, StandardErrorFormat, invoke
-from domain.errors import ContractError, JobSystemError
+from common.errors import ContractError, JobSystemError
 
 FMT = StandardErrorFormat()
 

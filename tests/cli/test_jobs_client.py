@@ -11,8 +11,8 @@ from cli.contract import invoke
 from cli.conveyor import ERRORS, conveyor
 from cli.job_watch import wait_for_row
 from cli.jobs_client import read_job_row
+from common.errors import JobSystemError
 from config.settings import reset_settings
-from domain.errors import JobSystemError
 from store import job_writes
 from workers.ports import free_port
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.errors import ContractError, JobSystemError
+from common.errors import ContractError, JobSystemError
 from store import jobs
 
 pytestmark = pytest.mark.integration

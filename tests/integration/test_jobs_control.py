@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import JobSystemError
+from common.errors import JobSystemError
 from store import jobs
 from tests.support.cli import json_err, json_out, run_cli, start_submit_and_wait
 from workers.reconcile import reconcile

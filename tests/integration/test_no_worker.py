@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from domain.errors import JobSystemError
+from common.errors import JobSystemError
 from tests.support.cli import json_err, json_out, run_cli
 
 pytestmark = pytest.mark.integration

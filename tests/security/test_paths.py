@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import ContractError
 from config.exam import get_exam_settings
 from domain.chirality.pipeline import PipelineRequest, run_pipeline
 from domain.chirality.problem import Problem
-from domain.errors import ContractError
 from domain.exam.backends.base import EnvironmentSpec
 from domain.exam.backends.local import LocalBackend
 from tests.cli.plugins.conftest import PluginsCli

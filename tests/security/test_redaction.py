@@ -14,13 +14,13 @@ import pytest
 
 from cli.oord import ERRORS as OORD_ERRORS
 from cli.oord import oord
+from common.errors import ContractError
 from config.chirality import load_chirality_settings
 from config.oord import get_oord_settings
 from config.redact import redact_url
 from domain.chirality.calls import CallKind, CellRef, ResolverCall
 from domain.chirality.problem import Problem
 from domain.chirality.resolvers.openai_chat import OpenAIResolver
-from domain.errors import ContractError
 from domain.oord.signers import CoreSigner
 from domain.oord.tl_client import TlOutage, fetch_entry
 from tests.security.conftest import Invoke

@@ -79,7 +79,7 @@ def test_the_first_outcome_stands_against_a_late_duplicate(db_url: str) -> None:
 def test_a_job_is_requeued_only_while_its_row_stays_idle_and_unfinished(db_url: str) -> None:
     from datetime import timedelta
 
-    from domain.clock import utc_now
+    from common.clock import utc_now
     from store import job_writes, jobs
 
     for job_id in ("idle", "moved", "done"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from domain.clock import utc_now
+from common.clock import utc_now
 from store import job_writes, jobs
 from store.job_writes import QueuedJob, record_queued
 

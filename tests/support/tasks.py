@@ -12,7 +12,7 @@ from typing import Any
 from celery import shared_task
 
 from common.backoff import BackoffPolicy
-from domain.errors import ContractError, TransientError
+from common.errors import ContractError, TransientError
 from workers.base_task import PersistedTask
 
 FAST_BACKOFF = BackoffPolicy(base_s=0.05, cap_s=0.2, jitter=0.0)

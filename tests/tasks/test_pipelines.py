@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from tasks.pipelines import ProgressReporter
 from tests.support.chirality import chirality_environment  # noqa: F401 - autouse fixture
 

@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from domain.errors import ContractError, TransientError
+from common.errors import ContractError, TransientError
 from domain.exam.backends.base import EnvironmentSpec, Outcome
 from domain.exam.backends.kubernetes_manifests import (
     APP_LABEL,

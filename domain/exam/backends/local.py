@@ -25,8 +25,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from common.errors import ContractError
 from config.processes import ProcessRef
-from domain.errors import ContractError
 from domain.exam.backends.base import EnvironmentSpec, Outcome
 from domain.exam.errors import create_failed, destroy_failed
 

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from common.errors import ContractError
 from config.logs import log_event
 from config.oord import OordSettings
-from domain.errors import ContractError
 from domain.oord.agent.common import (
     Backoff,
     Lease,

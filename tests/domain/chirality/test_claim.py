@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import ContractError
 from domain.chirality.claim import claim_run
-from domain.errors import ContractError
 
 
 def test_a_second_claim_waits_for_the_first_to_end(tmp_path: Path) -> None:

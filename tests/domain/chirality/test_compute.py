@@ -7,10 +7,10 @@ import time
 
 import pytest
 
+from common.errors import ContractError
 from domain.chirality.calls import CallKind, ResolverCall
 from domain.chirality.compute import compute
 from domain.chirality.errors import resolver_error
-from domain.errors import ContractError
 from tests.support.chirality import FakeResolver
 
 

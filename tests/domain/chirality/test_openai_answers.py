@@ -6,10 +6,10 @@ import asyncio
 
 import pytest
 
+from common.errors import ContractError
 from config.chirality import load_chirality_settings
 from config.env import ConfigError
 from domain.chirality.resolvers.openai_chat import OpenAIResolver
-from domain.errors import ContractError
 from tests.cli.chirality.test_resolver_failures import KINDS
 from tests.domain.chirality.test_openai_resolver import PAIR, PROBLEM
 from tests.support.chat_server import ChatServer

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from common.errors import ContractError
 from domain.chirality.calls import CallKind, CellRef, ResolverCall
 from domain.chirality.problem import Problem
 from domain.chirality.resolvers.openai_chat import OpenAIResolver
-from domain.errors import ContractError
 from tests.support.chat_server import ChatServer
 from tests.support.chirality import fast_settings
 

@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
+from common.errors import ContractError
 from config.chirality import ChiralitySettings
 from domain.chirality.pipeline import PipelineOutcome, PipelineRequest, run_pipeline
 from domain.chirality.problem import Problem
 from domain.chirality.validate import validate_run
-from domain.errors import ContractError
 from tests.support.chat_server import ChatServer
 from tests.support.chirality import PROBLEM, fast_settings
 from tests.support.tmpfs import small_tmpfs

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import ContractError
 from domain.chirality.problem import MAX_PROBLEM_BYTES, Problem, read_problem_file
-from domain.errors import ContractError
 
 
 def test_a_problem_file(tmp_path: Path) -> None:

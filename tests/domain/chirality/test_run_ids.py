@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from common.errors import ContractError
 from domain.chirality.run_ids import (
     check_run_id,
     is_valid_run_id,
@@ -11,7 +12,6 @@ from domain.chirality.run_ids import (
     new_run_id,
     run_id_from_out,
 )
-from domain.errors import ContractError
 
 BAD_RUN_IDS = ["", "..", ".", "../etc", "a/b", "a\\b", "A", "run.1", "a b", "x" * 65,
                "run\n", "é", "run%2f..", "~root", "/abs"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from domain.clock import utc_now
+from common.clock import utc_now
 from domain.exam.sessions import new_session
 from store.engine import session_scope
 from store.models.exam import ExamEnvironment

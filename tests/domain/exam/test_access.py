@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import select
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.exam.access import authorize
 from store.engine import session_scope
 from store.models.exam import ExamAccessLog, ExamSession

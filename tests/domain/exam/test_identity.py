@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.exam.identity import is_rfc4122, parse_session_id, validate_identity
 
 USER = "550e8400-e29b-41d4-a716-446655440000"  # the contract's user id (v4)

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.exam.sessions import create_session, get_session, status_json, transition
 from domain.exam.states import SessionState
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.exam.states import SessionState, allowed_transitions, check_transition
 
 EDGES = {

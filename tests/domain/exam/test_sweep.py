@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from sqlalchemy import insert, select
 
-from domain.clock import utc_now
+from common.clock import utc_now
 from domain.exam.sessions import new_session
 from domain.exam.sweep import sweep
 from store.engine import session_scope

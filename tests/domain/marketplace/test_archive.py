@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.archive import Limits, copy_folder, extract
 from tests.support.plugin_market import plugin_files, tar_gz, zip_file
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.catalog import load_marketplace, parse_plugins
 from tests.domain.marketplace.conftest import RecordingFetcher
 from tests.support.plugin_market import Market, serve

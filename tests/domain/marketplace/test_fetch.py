@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from common.backoff import compute_backoff_s
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.fetch import _request, copy_local
 from tests.domain.marketplace.conftest import RecordingFetcher
 from tests.support.plugin_market import serve

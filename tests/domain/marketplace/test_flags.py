@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.flags import read_flags_file, resolve_flags
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace import lifecycle
 
 ENV = {"PATH": os.environ["PATH"]}

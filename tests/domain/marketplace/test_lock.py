@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.layout import PluginLayout
 from domain.marketplace.lock import folder_lock
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.marketplace.manifest import parse_manifest
 from tests.support.plugin_market import manifest
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.oord.keyring import trust_keys
 from domain.oord.keys import parse_jwks
 from domain.oord.seal import SealRequest, seal

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.oord.canonical import b64url_decode
 from domain.oord.keyring import export_keys, init_keys, read_key_file, trust_keys
 from domain.oord.keys import (

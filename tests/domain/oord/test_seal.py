@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from domain.errors import ContractError
+from common.errors import ContractError
 from domain.oord.bundle import parse_bundle_file_name
 from domain.oord.canonical import canonical_json
 from domain.oord.merkle import EMPTY_ROOT, merkle_root

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from domain.errors import ContractError, TransientError
+from common.errors import ContractError, TransientError
 from domain.exam.backends.base import pod_name_for
 from domain.exam.backends.kubernetes import (
     SESSION_LABEL,

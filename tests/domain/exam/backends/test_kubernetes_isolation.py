@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from domain.errors import ContractError, TransientError
+from common.errors import ContractError, TransientError
 from domain.exam.access import authorize
 from domain.exam.backends.kubernetes import SESSION_LABEL, USER_AGENT
 from domain.exam.environments import create_environment, destroy_environment, environment_status

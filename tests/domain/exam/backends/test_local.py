@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import ContractError
 from config.exam import get_exam_settings
 from config.processes import ProcessRef
-from domain.errors import ContractError
 from domain.exam.backends.base import EnvironmentSpec
 from domain.exam.backends.local import LocalBackend
 from domain.exam.environments import create_environment, destroy_environment, environment_status
