@@ -80,20 +80,26 @@ def claim_or_wait(role: str, key: str, *, token: str, worker: str, lease_ms: int
     The claim token is the job id, so a row processing under our own token means the
     worker that ran this job before is gone (live workers renew their messages, so
     Celery redelivers only a dead worker's job). Its lease still runs: wait it out.
+
+    The claimed row's ``source_fingerprint`` is the source as this attempt finds it,
+    taken before the attempt reads it (so a fix made meanwhile counts as a change); it is
+    stored only if the attempt gives up (``failed_values`` of schedule_retry).
     """
     row = state.claim(role, key, token=token, worker=worker, now_ms=now_ms(), lease_ms=lease_ms,
                       attempts=attempts)
+    if row is None:
+        current = state.get_row(role, key)
+        if current is None or current["state"] != state.PROCESSING \
+                or current["claim_token"] != token:
+            return None
+        wait_s = max(0.0, (current["lease_expires_at_ms"] or 0) - now_ms()) / 1000
+        log_event(logger, "lease_wait", role=role, key=key, wait_ms=int(wait_s * 1000))
+        time.sleep(min(wait_s, lease_ms / 1000) + 0.05)
+        row = state.claim(role, key, token=token, worker=worker, now_ms=now_ms(),
+                          lease_ms=lease_ms, attempts=attempts)
     if row is not None:
-        return row
-    current = state.get_row(role, key)
-    if current is None or current["state"] != state.PROCESSING \
-            or current["claim_token"] != token:
-        return None
-    wait_s = max(0.0, (current["lease_expires_at_ms"] or 0) - now_ms()) / 1000
-    log_event(logger, "lease_wait", role=role, key=key, wait_ms=int(wait_s * 1000))
-    time.sleep(min(wait_s, lease_ms / 1000) + 0.05)
-    return state.claim(role, key, token=token, worker=worker, now_ms=now_ms(), lease_ms=lease_ms,
-                       attempts=attempts)
+        row["source_fingerprint"] = _attempt_fingerprint(row["source_path"])
+    return row
 
 
 Backoff = Callable[[int], float]
@@ -141,7 +147,7 @@ def skipped(role: str, key: str) -> dict[str, Any]:
 
 # ---- a failed row taken again once its source changed ----------------------------------
 
-def attempt_fingerprint(path: str) -> str | None:
+def _attempt_fingerprint(path: str) -> str | None:
     """The source as an attempt finds it; None when it cannot be read (the attempt says why)."""
     try:
         return source_fingerprint(Path(path))

@@ -31,7 +31,6 @@ from domain.oord.agent.common import (
     Lease,
     LeaseLost,
     PausePoint,
-    attempt_fingerprint,
     claim_or_wait,
     now_ms,
     reopen_if_changed,
@@ -131,8 +130,6 @@ def verify_incoming(name: str, *, settings: OordSettings, token: str, worker: st
                         attempts=attempt)
     if row is None:
         return skipped(state.RECEIVER, name)
-    # Taken before the file is read: a copy replaced during the attempt counts as a change.
-    row["source_fingerprint"] = attempt_fingerprint(row["source_path"])
     log_event(logger, "verify_start", bundle=name, attempts=row["attempts"])
     lease = Lease(state.RECEIVER, name, token, lease_ms)
     backoff = _Retry(backoff, max_attempts)

@@ -31,7 +31,6 @@ from domain.oord.agent.common import (
     Lease,
     LeaseLost,
     PausePoint,
-    attempt_fingerprint,
     claim_or_wait,
     now_ms,
     reopen_if_changed,
@@ -124,8 +123,6 @@ def seal_batch(batch_id: str, *, settings: OordSettings, token: str, worker: str
     if row is None:
         return skipped(state.SENDER, batch_id)
     lease = Lease(state.SENDER, batch_id, token, lease_ms)
-    # Taken before the folder is read, so a fix made during the attempt counts as a change.
-    fingerprint = attempt_fingerprint(row["source_path"])
     log_event(logger, "seal_start", batch_id=batch_id, attempts=row["attempts"],
               path=row["source_path"])
     try:
@@ -134,12 +131,12 @@ def seal_batch(batch_id: str, *, settings: OordSettings, token: str, worker: str
         log_event(logger, "lease_lost", level=logging.WARNING, batch_id=batch_id, error=str(exc))
         return {"skipped": True, "state": state.PROCESSING, "lease_lost": True}
     except ContractError as err:
-        return _failed(row, token, EXIT_ENV, err.message, backoff, max_attempts, fingerprint)
+        return _failed(row, token, EXIT_ENV, err.message, backoff, max_attempts)
     except Exception as exc:  # a bug or an unexpected failure: logged with its traceback
         logger.error("seal crashed", exc_info=exc,
                      extra={"event": "seal_crashed", "batch_id": batch_id})
         return _failed(row, token, EXIT_ENV, f"{type(exc).__name__}: {exc}", backoff,
-                       max_attempts, fingerprint)
+                       max_attempts)
     return outcome
 
 
@@ -203,14 +200,13 @@ def _sealed(row: dict[str, Any], token: str, path: Path, name: str,
 
 
 def _failed(row: dict[str, Any], token: str, exit_code: int, error: str,
-            backoff: Callable[[int], float], max_attempts: int | None,
-            fingerprint: str | None) -> dict[str, Any]:
+            backoff: Callable[[int], float], max_attempts: int | None) -> dict[str, Any]:
     log_event(logger, "seal_failed", level=logging.WARNING, batch_id=row["batch_id"],
               attempts=row["attempts"], exit_code=exit_code, error=error)
     return schedule_retry(state.SENDER, row["batch_id"], token=token, attempts=row["attempts"],
                           exit_code=exit_code, error=error, backoff=backoff,
                           max_attempts=max_attempts, batch_id=row["batch_id"],
-                          failed_values={"source_fingerprint": fingerprint})
+                          failed_values={"source_fingerprint": row["source_fingerprint"]})
 
 
 # ---- housekeeping ----------------------------------------------------------------------
