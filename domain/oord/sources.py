@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from domain.oord.errors import INPUT_INVALID, env_error, io_error
@@ -72,18 +74,21 @@ def collect_files(root: Path) -> list[SourceFile]:
     return sorted(found, key=lambda f: f.entry)
 
 
-def newest_mtime(root: Path) -> float:
-    """The newest modification time of ``root`` and everything under it (links not followed)."""
-    newest = root.lstat().st_mtime
+def _under(root: Path) -> Iterator[tuple[str, os.stat_result]]:
+    """Every entry below the folder ``root`` with its lstat, folders walked (links not)."""
     pending = [str(root)]
     while pending:
         with os.scandir(pending.pop()) as listing:
             for item in listing:
                 info = item.stat(follow_symlinks=False)
-                newest = max(newest, info.st_mtime)
+                yield item.path, info
                 if stat.S_ISDIR(info.st_mode):
                     pending.append(item.path)
-    return newest
+
+
+def newest_mtime(root: Path) -> float:
+    """The newest modification time of ``root`` and everything under it (links not followed)."""
+    return max(chain([root.lstat().st_mtime], (info.st_mtime for _, info in _under(root))))
 
 
 def source_fingerprint(root: Path) -> str:
@@ -94,19 +99,9 @@ def source_fingerprint(root: Path) -> str:
     in time to the last look: unlike comparing mtimes with the wall clock, it does not
     depend on the file system's timestamps being as fine as ``time.time()`` (Linux stamps
     files from a coarse clock that can lag it by a tick)."""
-    def line(rel: str, info: os.stat_result) -> str:
-        return (f"{rel!r} {stat.S_IFMT(info.st_mode)} {info.st_ino} {info.st_size} "
-                f"{info.st_mtime_ns}")
-
     top = root.lstat()
-    lines = [line(".", top)] if not stat.S_ISDIR(top.st_mode) else []
-    pending = [str(root)] if stat.S_ISDIR(top.st_mode) else []
-    while pending:
-        folder = pending.pop()
-        with os.scandir(folder) as listing:
-            for item in listing:
-                info = item.stat(follow_symlinks=False)
-                lines.append(line(os.path.relpath(item.path, root), info))
-                if stat.S_ISDIR(info.st_mode):
-                    pending.append(item.path)
-    return hashlib.sha256("\n".join(sorted(lines)).encode()).hexdigest()
+    entries = _under(root) if stat.S_ISDIR(top.st_mode) else iter([(str(root), top)])
+    lines = sorted(f"{os.path.relpath(path, root)!r} {stat.S_IFMT(info.st_mode)} "
+                   f"{info.st_ino} {info.st_size} {info.st_mtime_ns}"
+                   for path, info in entries)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
