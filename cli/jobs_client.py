@@ -197,10 +197,16 @@ class JobClient:
         return bool(self.connection.is_embedded)
 
     def _consumers(self, queue: str) -> list[str]:
+        """The workers consuming ``queue`` now, as the broker says; seeing one is noted."""
+        found = self._amqp_consumers(queue) if self.connection.is_amqp \
+            else self._redis_consumers(queue)
+        if found:
+            self._consumer_seen_at[queue] = time.monotonic()
+        return found
+
+    def _redis_consumers(self, queue: str) -> list[str]:
         from workers.consumers import live_consumers
 
-        if self.connection.is_amqp:
-            return self._amqp_consumers(queue)
         if self._redis is None:
             self._redis = _broker_client(self.app)
         try:
@@ -228,7 +234,6 @@ class JobClient:
         while True:
             try:
                 if self._consumers(queue):
-                    self._consumer_seen_at[queue] = time.monotonic()
                     return True
             except JobSystemError:
                 if time.monotonic() >= deadline:
@@ -288,10 +293,7 @@ class JobClient:
                     if done:
                         return value
                     if not job.embedded and watch.consumer_check_due():
-                        present = bool(self._consumers(job.queue))
-                        if present:
-                            self._consumer_seen_at[job.queue] = time.monotonic()
-                        watch.saw_consumers(present)
+                        watch.saw_consumers(bool(self._consumers(job.queue)))
                     watch.broker_back()
                 except JobSystemError as exc:
                     if exc.reason != "broker_unavailable":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from config.env import (
@@ -63,11 +63,13 @@ class Settings:
     http_log_level: str
     """Level of the HTTP client libraries (openai, httpx, httpcore, urllib3, kubernetes)."""
 
-    @property
+    # Cached: every job write asks, and the settings never change (frozen, and read once
+    # per process by get_settings()).
+    @cached_property
     def default_database_url(self) -> str:
         return f"sqlite:///{self.home / 'conveyor.db'}"
 
-    @property
+    @cached_property
     def effective_database_url(self) -> str:
         return self.database_url or self.default_database_url
 

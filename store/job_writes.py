@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any
 
 from store.driver import Driver, driver
@@ -73,13 +74,6 @@ _REQUEUE_IF_IDLE = (
     f"WHERE id = {{p}} AND updated_at < {{p}} AND status NOT IN ({_TERMINAL}) "
     "RETURNING id"
 )
-# Every successful job ends with this one: a fixed statement, not one built by _update.
-_MARK_SUCCEEDED = (
-    f"UPDATE {JOBS_TABLE} SET status = '{JobStatus.SUCCEEDED.value}', result = {{j}}, "
-    "last_exit_code = 0, next_retry_at = NULL, finished_at = {p}, updated_at = {p} "
-    f"WHERE id = {{p}} AND status NOT IN ({_TERMINAL}) "
-    "RETURNING id"
-)
 _JSON_COLUMNS = frozenset({"args", "result"})
 
 
@@ -87,24 +81,12 @@ def _driver(url: str) -> Driver:
     return driver(url)
 
 
-_default_url: tuple[Any, str] | None = None
-
-
 def _database_url(url: str | None) -> str:
-    global _default_url
     if url is not None:
         return url
     from config.settings import get_settings
 
-    settings = get_settings()
-    # Every job write asks; the default URL is a path built anew each time, so it is
-    # kept with the (frozen, cached) settings object it came from.
-    cached = _default_url
-    if cached is not None and cached[0] is settings:
-        return cached[1]
-    chosen = settings.effective_database_url
-    _default_url = (settings, chosen)
-    return chosen
+    return get_settings().effective_database_url
 
 
 def database(url: str | None = None) -> Driver:
@@ -151,24 +133,29 @@ def start_attempt(job_id: str, *, kind: str, queue: str, args: dict[str, Any],
     return AttemptStart(attempts=int(rows[0][0]) if rows else 0)
 
 
+@cache
+def _update_sql(columns: tuple[str, ...], unless_finished: bool, placeholder: str,
+                json_placeholder: str) -> str:
+    """The UPDATE of these columns, built once per shape (every job's writes repeat them)."""
+    assignments = ", ".join(
+        f"{column} = {json_placeholder if column in _JSON_COLUMNS else placeholder}"
+        for column in columns)
+    guard = f" AND status NOT IN ({_TERMINAL})" if unless_finished else ""
+    return (f"UPDATE {JOBS_TABLE} SET {assignments} "
+            f"WHERE id = {placeholder}{guard} RETURNING id")
+
+
 def _update(job_id: str, url: str | None, values: dict[str, Any], *,
             unless_finished: bool = False) -> bool:
     """Whether the row was written (False: no such row, or finished and guarded)."""
     db = _driver(_database_url(url))
     values["updated_at"] = _now()
-    assignments, params = [], []
-    for column, value in values.items():
-        if column in _JSON_COLUMNS:
-            assignments.append(f"{column} = {db.json_placeholder}")
-            params.append(db.json(value))
-        else:
-            assignments.append(f"{column} = {db.placeholder}")
-            params.append(db.moment(value) if isinstance(value, datetime) else value)
+    params = [db.json(value) if column in _JSON_COLUMNS
+              else db.moment(value) if isinstance(value, datetime) else value
+              for column, value in values.items()]
     params.append(job_id)
-    guard = f" AND status NOT IN ({_TERMINAL})" if unless_finished else ""
-    rows = db.execute(f"UPDATE {JOBS_TABLE} SET {', '.join(assignments)} "
-                      f"WHERE id = {db.placeholder}{guard} RETURNING id", tuple(params))
-    return bool(rows)
+    sql = _update_sql(tuple(values), unless_finished, db.placeholder, db.json_placeholder)
+    return bool(db.execute(sql, tuple(params)))
 
 
 def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
@@ -185,9 +172,9 @@ def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> bool:
     """False when the row had finished already (a duplicate delivery, or a cancel)."""
     # The first outcome stands: a duplicate delivery finishing later (at-least-once
     # delivery runs an idempotent body twice now and then) does not rewrite it.
-    db = _driver(_database_url(url))
-    now = db.moment(_now())
-    return bool(db.execute(db.sql(_MARK_SUCCEEDED), (db.json(result), now, now, job_id)))
+    return _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
+                                 "last_exit_code": 0, "next_retry_at": None,
+                                 "finished_at": _now()}, unless_finished=True)
 
 
 def mark_failed(job_id: str, *, error: str, exit_code: int | None, result: Any = None,
