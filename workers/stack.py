@@ -32,11 +32,9 @@ from workers.ports import free_port, port_in_use
 from workers.private_files import write_private
 from workers.redis_server import RedisOptions
 from workers.stack_private import flower_env, flower_login, make_state_private, process_log_env
-from workers.supervisor import PLAN_FILE, stop_timeout_s
+from workers.supervisor import PLAN_FILE, STOP_TIMEOUT_S, reap_child, stop_together
 
 WORKER_READY_TIMEOUT_S = 60.0
-STOP_TIMEOUT_S = 15.0
-KILL_WAIT_S = 2.0
 FLOWER_PORT = 5555
 
 # Worker groups: long pipeline runs get their own worker so they never starve the rest.
@@ -287,39 +285,9 @@ def _stop(ref: ProcessRef, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if not ref.is_alive():
-            _reap(ref.pid)
+            reap_child(ref.pid)
             return True
         time.sleep(0.05)
     signal_session(ref.pid, signal.SIGKILL)
-    _reap(ref.pid)
+    reap_child(ref.pid)
     return True
-
-
-
-def stop_together(processes: dict[str, ProcessRef]) -> None:
-    """SIGTERM every one of them at once; SIGKILL each that outlives its own grace
-    (stop_timeout_s), then wait until it is gone."""
-    live = {name: ref for name, ref in processes.items() if ref.is_alive()}
-    for ref in live.values():
-        signal_session(ref.pid, signal.SIGTERM)
-    started = time.monotonic()
-    killed: dict[str, ProcessRef] = {}
-    while live or killed:
-        elapsed = time.monotonic() - started
-        for name, ref in list(live.items()):
-            if not ref.is_alive():
-                _reap(live.pop(name).pid)
-            elif elapsed >= stop_timeout_s(name):
-                signal_session(ref.pid, signal.SIGKILL)
-                killed[name] = live.pop(name)
-        for name, ref in list(killed.items()):
-            # SIGKILL cannot be ignored; bounded anyway (a process stuck in the kernel).
-            if not ref.is_alive() or elapsed >= stop_timeout_s(name) + KILL_WAIT_S:
-                _reap(killed.pop(name).pid)
-        if live or killed:
-            time.sleep(0.05)
-
-
-def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)

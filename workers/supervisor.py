@@ -18,6 +18,7 @@ file and ends the supervisor.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -41,6 +42,7 @@ MAX_BACKOFF_S = 10.0
 GIVE_UP_AFTER = 5
 CRASH_WINDOW_S = 60.0
 STOP_TIMEOUT_S = 15.0
+KILL_WAIT_S = 2.0
 QUICK_STOP_S = {"flower": 2.0}
 """Components that keep nothing worth a warm shutdown get only this long after SIGTERM.
 Flower (run without --persistent) holds only what it watched: with Redis dead its exit
@@ -218,22 +220,42 @@ def stop_timeout_s(name: str) -> float:
 
 
 def _stop_group(children: list[Child]) -> None:
-    live = [c for c in children if c.process is not None and c.process.poll() is None]
-    for child in live:
-        assert child.process is not None
-        signal_session(child.process.pid, signal.SIGTERM)
-    started = time.monotonic()
-    # Shortest grace first: a quick-stop component is killed at its own deadline, not
-    # after the others have been waited for.
-    for child in sorted(live, key=lambda c: stop_timeout_s(c.name)):
-        assert child.process is not None
-        deadline = started + stop_timeout_s(child.name)
-        try:
-            child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            signal_session(child.process.pid, signal.SIGKILL)
-            child.process.wait()
+    live = {c.name: c.process for c in children
+            if c.process is not None and c.process.poll() is None}
+    stop_together({name: ProcessRef.of(process.pid) for name, process in live.items()})
+    for process in live.values():
+        process.wait()  # gone already: only Popen's own record is settled here
 
+
+def stop_together(processes: dict[str, ProcessRef]) -> None:
+    """SIGTERM every one of them at once; SIGKILL each that outlives its own grace
+    (stop_timeout_s), then wait until it is gone. The supervisor stops its children so,
+    and `conveyor down` what the supervisor left."""
+    live = {name: ref for name, ref in processes.items() if ref.is_alive()}
+    for ref in live.values():
+        signal_session(ref.pid, signal.SIGTERM)
+    started = time.monotonic()
+    killed: dict[str, ProcessRef] = {}
+    while live or killed:
+        elapsed = time.monotonic() - started
+        for name, ref in list(live.items()):
+            if not ref.is_alive():
+                reap_child(live.pop(name).pid)
+            elif elapsed >= stop_timeout_s(name):
+                signal_session(ref.pid, signal.SIGKILL)
+                killed[name] = live.pop(name)
+        for name, ref in list(killed.items()):
+            # SIGKILL cannot be ignored; bounded anyway (a process stuck in the kernel).
+            if not ref.is_alive() or elapsed >= stop_timeout_s(name) + KILL_WAIT_S:
+                reap_child(killed.pop(name).pid)
+        if live or killed:
+            time.sleep(0.05)
+
+
+def reap_child(pid: int) -> None:
+    """Collect a child's exit status, if it is ours and has exited (no zombie left)."""
+    with contextlib.suppress(ChildProcessError):
+        os.waitpid(pid, os.WNOHANG)
 
 
 def main() -> None:

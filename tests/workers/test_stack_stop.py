@@ -11,8 +11,7 @@ from pathlib import Path
 import pytest
 
 from config.processes import ProcessRef
-from workers.stack import stop_together
-from workers.supervisor import STOP_TIMEOUT_S, stop_timeout_s
+from workers.supervisor import STOP_TIMEOUT_S, stop_timeout_s, stop_together
 
 IGNORES_SIGTERM = ("import signal, time\n"
                    "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
