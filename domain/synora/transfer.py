@@ -57,7 +57,10 @@ def open_root(path: Path, mode: int | None) -> int:
 
 @dataclass
 class Transfer:
-    """Move ``files`` from ``src`` to ``dst`` in order; ``moved`` records each success."""
+    """Move ``files`` from ``src`` to ``dst`` in order; ``moved`` records each success.
+
+    Each file is moved only if it still has the inode its check saw (the scan's for a
+    quarantine, the hash check's for a restore)."""
 
     src: Path
     dst: Path
@@ -66,7 +69,6 @@ class Transfer:
     dst_modes: Mapping[tuple[str, ...], int] = field(default_factory=dict)
     dst_root_mode: int | None = None
     """Create ``dst`` with this mode if it is missing (None: it must exist)."""
-    check_inode: bool = True
     moved: list[FileItem] = field(default_factory=list)
 
     def run(self) -> None:
@@ -79,7 +81,7 @@ class Transfer:
         src, dst = DirCursor(src_fd), DirCursor(dst_fd)
         # Hoisted out of the loop, which runs once per file (10,000 in the benchmark).
         hooks, moved = self.hooks, self.moved
-        check_hooks, force_copy, check_inode = hooks.active, hooks.force_copy, self.check_inode
+        check_hooks, force_copy = hooks.active, hooks.force_copy
         try:
             for parent, cut, group in by_folder(self.files):
                 src_dir = src.enter(parent)
@@ -89,7 +91,7 @@ class Transfer:
                     if check_hooks:
                         hooks.before_move(len(moved))
                     move_file(src_dir, dst_dir, item.rel[cut:],
-                              inode=item.inode if check_inode else None, sha256=item.sha256,
+                              inode=item.inode, sha256=item.sha256,
                               force_copy=force_copy)
                     moved.append(item)
         finally:
