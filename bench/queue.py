@@ -2,7 +2,8 @@
 
 In one run, on one private Redis and one worker (threads pool, 4 threads):
   1. median submit-and-wait latency and burst throughput of N no-op jobs through
-     the persisted base task (JobClient: consumer check, job row, result) against
+     the persisted base task (JobClient: consumer check, job row, result, published
+     without Celery in the client: cli/redis_jobs.py) against
      a bare Celery task with delay().get() from an app with Conveyor's settings but
      none of its signal hooks, alternating rounds;
   2. wall time of a cold `conveyor check --queue default` process (one
@@ -70,6 +71,10 @@ def run() -> BenchReport:
         "client), queued row at publish, running and succeeded rows in SQLite (WAL) on the "
         "worker. Bare = Celery with the same settings and none of Conveyor's hooks "
         "(config/celery_settings.py): no rows, not even the queued one.",
+        "The two clients differ too: bare publishes with Celery's send_task and waits with "
+        "AsyncResult.get; JobClient publishes the same protocol-2 message over its own "
+        "RESP3 connection and hears the same result channel (cli/redis_jobs.py), without "
+        "Celery in the client. The worker (Celery, threads pool, 4 threads) is the same.",
     ]
     return report
 

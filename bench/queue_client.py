@@ -64,7 +64,7 @@ def measure_persisted(n: int) -> dict[str, Any]:
     jobs = [client.submit("bench.tasks.persisted_noop", {}, require_worker=False)
             for _ in range(n)]
     for job in jobs:
-        job.result.get(timeout=60)
+        client.wait(job, timeout_s=60)
     return {"latencies_s": latencies, "throughput_per_s": n / (time.perf_counter() - started)}
 
 

@@ -50,26 +50,22 @@ def _app() -> Any:
     return app
 
 
-def _broker_client(app: Any) -> Any:
+def _broker_client(connection: Any) -> Any:
     import redis
 
-    return redis.Redis.from_url(app.conveyor_connection.broker_url, socket_timeout=3,
+    return redis.Redis.from_url(connection.broker_url, socket_timeout=3,
                                 socket_connect_timeout=3)
 
 
-def _redacted_broker(app: Any) -> str:
+def _broker_unavailable(connection: Any, exc: BaseException) -> JobSystemError:
     from config.connection import redact_url
 
-    return str(redact_url(app.conveyor_connection.broker_url))
-
-
-def _broker_unavailable(app: Any, exc: BaseException) -> JobSystemError:
     hint = ""
-    if app.conveyor_connection.mode.value == "stack":
+    if connection.mode.value == "stack":
         hint = ("; the local stack's supervisor restarts its Redis (`conveyor status` shows "
                 "it; `conveyor up` starts a stack whose supervisor is gone)")
-    return JobSystemError("broker_unavailable",
-                          f"cannot reach the broker at {_redacted_broker(app)}: {exc}{hint}")
+    return JobSystemError("broker_unavailable", f"cannot reach the broker at "
+                          f"{redact_url(connection.broker_url)}: {exc}{hint}")
 
 
 def _no_worker(queue: str, job_id: str | None = None) -> JobSystemError:
@@ -180,17 +176,36 @@ def _finished_in_store(job: SubmittedJob) -> tuple[bool, Any]:
 
 
 class JobClient:
-    """Publishes jobs through the configured Celery app and waits for their results."""
+    """Publishes jobs and waits for their results.
+
+    On a redis:// broker whose results are kept in the same Redis (the local stack,
+    the usual configuration) without Celery in this process (cli/redis_jobs.py);
+    otherwise (RabbitMQ, the embedded mode) through the Celery app.
+    """
 
     def __init__(self, app: Any | None = None) -> None:
-        self.app = app if app is not None else _app()
-        self.connection = self.app.conveyor_connection
+        from cli.redis_jobs import redis_line_for
+        from config.connection import resolve_connection
+
+        self._app = app
         self.settings = get_settings()
+        self.connection = app.conveyor_connection if app is not None \
+            else resolve_connection(self.settings)
+        self._line = redis_line_for(self.connection.broker_url,
+                                    self.connection.result_backend) \
+            if self.connection.is_redis else None
         self._redis: Any = None
         self._amqp: Any = None
         self._results_from_store = False
         # When this client last saw a consumer on each queue (time.monotonic()).
         self._consumer_seen_at: dict[str, float] = {}
+
+    @property
+    def app(self) -> Any:
+        """The Celery app (created on first use: publishing over Redis needs none)."""
+        if self._app is None:
+            self._app = _app()
+        return self._app
 
     @property
     def embedded(self) -> bool:
@@ -207,12 +222,16 @@ class JobClient:
     def _redis_consumers(self, queue: str) -> list[str]:
         from workers.consumers import live_consumers
 
-        if self._redis is None:
-            self._redis = _broker_client(self.app)
+        if self._line is not None:
+            client: Any = self._line.wire
+        else:
+            if self._redis is None:
+                self._redis = _broker_client(self.connection)
+            client = self._redis
         try:
-            return live_consumers(self._redis, queue, lease_renew_s=self.settings.lease_renew_s)
-        except Exception as exc:  # redis.ConnectionError and friends
-            raise _broker_unavailable(self.app, exc) from None
+            return live_consumers(client, queue, lease_renew_s=self.settings.lease_renew_s)
+        except Exception as exc:  # OSError, redis.ConnectionError and friends
+            raise _broker_unavailable(self.connection, exc) from None
 
     def _amqp_consumers(self, queue: str) -> list[str]:
         from cli.amqp_consumers import AmqpConsumers
@@ -222,7 +241,7 @@ class JobClient:
         try:
             count = self._amqp.count(queue)
         except Exception as exc:  # amqp/kombu connection errors
-            raise _broker_unavailable(self.app, exc) from None
+            raise _broker_unavailable(self.connection, exc) from None
         return [f"consumer {n + 1} of {count}" for n in range(count)]
 
     def has_consumer(self, queue: str, *, grace_s: float) -> bool:
@@ -274,13 +293,34 @@ class JobClient:
             from workers.embedded import track_submitted
 
             track_submitted(job_id)
+        headers = {CORRELATION_HEADER: correlation_id or job_id}
+        if self._line is not None:
+            self._publish_over_redis(task, job_id, kwargs, queue, expires_s, headers)
+            return SubmittedJob(job_id, task, queue, False, self._line)
         try:
-            result = self.app.send_task(
-                task, kwargs=kwargs, queue=queue, task_id=job_id, expires=expires_s,
-                headers={CORRELATION_HEADER: correlation_id or job_id})
+            result = self.app.send_task(task, kwargs=kwargs, queue=queue, task_id=job_id,
+                                        expires=expires_s, headers=headers)
         except Exception as exc:  # kombu.exceptions.OperationalError: broker down
-            raise _broker_unavailable(self.app, exc) from None
+            raise _broker_unavailable(self.connection, exc) from None
         return SubmittedJob(job_id, task, queue, self.embedded, result)
+
+    def _publish_over_redis(self, task: str, job_id: str, kwargs: dict[str, Any], queue: str,
+                            expires_s: float | None, headers: dict[str, str]) -> None:
+        """The queued row first (as the Celery app's publish hook writes it), then the
+        message: a job is never on a queue without its row."""
+        from store.job_writes import QueuedJob, record_queued
+
+        assert self._line is not None
+        record_queued(None, QueuedJob(id=job_id, kind=task, queue=queue,
+                                      args={"args": [], "kwargs": dict(kwargs)},
+                                      correlation_id=headers[CORRELATION_HEADER]))
+        from cli.redis_wire import RedisReplyError
+
+        try:
+            self._line.publish(task, task_id=job_id, kwargs=kwargs, queue=queue,
+                               expires_s=expires_s, headers=headers)
+        except (OSError, RedisReplyError) as exc:  # unreachable, or refusing (auth, OOM)
+            raise _broker_unavailable(self.connection, exc) from None
 
     def wait(self, job: SubmittedJob, *, timeout_s: float | None = None,
              on_tick: Callable[[SubmittedJob], None] | None = None) -> Any:
@@ -324,12 +364,29 @@ class JobClient:
         return done, value
 
     def _poll(self, job: SubmittedJob, deadline: float | None) -> tuple[bool, Any]:
-        from celery.exceptions import TaskRevokedError
-        from celery.exceptions import TimeoutError as CeleryTimeout
-
         slice_s = 0.25
         if deadline is not None:
             slice_s = max(0.001, min(slice_s, deadline - time.monotonic()))
+        if job.result is self._line and self._line is not None:
+            return self._poll_redis(job, slice_s)
+        return self._poll_celery(job, slice_s)
+
+    def _poll_redis(self, job: SubmittedJob, slice_s: float) -> tuple[bool, Any]:
+        from cli.redis_jobs import job_outcome
+
+        assert self._line is not None
+        try:
+            state = self._line.wait_result(job.job_id, slice_s)
+        except OSError as exc:
+            raise _broker_unavailable(self.connection, exc) from None
+        if state is None:
+            return False, None
+        return True, job_outcome(state, job.job_id)
+
+    def _poll_celery(self, job: SubmittedJob, slice_s: float) -> tuple[bool, Any]:
+        from celery.exceptions import TaskRevokedError
+        from celery.exceptions import TimeoutError as CeleryTimeout
+
         try:
             value = job.result.get(timeout=slice_s, interval=0.005 if job.embedded else 0.05,
                                    propagate=True, disable_sync_subtasks=False)
@@ -342,10 +399,10 @@ class JobClient:
         except (ContractError, JobSystemError):
             raise
         except (ConnectionError, OSError) as exc:
-            raise _broker_unavailable(self.app, exc) from None
+            raise _broker_unavailable(self.connection, exc) from None
         except Exception as exc:
             if type(exc).__module__.startswith(("redis", "kombu", "amqp")):
-                raise _broker_unavailable(self.app, exc) from None
+                raise _broker_unavailable(self.connection, exc) from None
             raise JobSystemError("job_failed", f"job {job.job_id} failed: "
                                  f"{type(exc).__name__}: {exc}", {"job_id": job.job_id}) from None
         return True, value

@@ -204,7 +204,7 @@ def _publish_again(client: Any, row: dict[str, Any]) -> str:
     except Exception as exc:  # kombu.exceptions.OperationalError: broker down
         from cli.jobs_client import _broker_unavailable
 
-        raise _broker_unavailable(client.app, exc) from None
+        raise _broker_unavailable(client.connection, exc) from None
     return new_id
 
 
