@@ -117,7 +117,7 @@ def record_queued(url: str | None, job: QueuedJob) -> None:
     """Insert the job's row as queued unless a row with its id exists already."""
     db = _driver(_database_url(url))
     now = db.moment(_now())
-    db.execute(db.sql(_INSERT_QUEUED), (job.id, job.kind, job.queue, db.json(job.args),
+    db.write(db.sql(_INSERT_QUEUED), (job.id, job.kind, job.queue, db.json(job.args),
                                         job.max_attempts, job.correlation_id, job.retry_of,
                                         now, now))
 
@@ -128,7 +128,7 @@ def start_attempt(job_id: str, *, kind: str, queue: str, args: dict[str, Any],
     """Mark the job running and count this delivery, unless it has already finished."""
     db = _driver(_database_url(url))
     now = db.moment(_now())
-    rows = db.execute(db.sql(_START_ATTEMPT), (job_id, kind, queue, db.json(args), max_attempts,
+    rows = db.write(db.sql(_START_ATTEMPT), (job_id, kind, queue, db.json(args), max_attempts,
                                                correlation_id, worker, now, now, now))
     return AttemptStart(attempts=int(rows[0][0]) if rows else 0)
 
@@ -155,7 +155,7 @@ def _update(job_id: str, url: str | None, values: dict[str, Any], *,
               for column, value in values.items()]
     params.append(job_id)
     sql = _update_sql(tuple(values), unless_finished, db.placeholder, db.json_placeholder)
-    return bool(db.execute(sql, tuple(params)))
+    return bool(db.write(sql, tuple(params)))
 
 
 def mark_retrying(job_id: str, *, next_retry_at: datetime, error: str,
@@ -192,7 +192,7 @@ def requeue_if_idle(job_id: str, *, idle_since: datetime, reason: str,
     that a worker picked up or finished meanwhile has moved its row, and is left alone.
     """
     db = _driver(_database_url(url))
-    rows = db.execute(db.sql(_REQUEUE_IF_IDLE), (reason, db.moment(_now()), job_id,
+    rows = db.write(db.sql(_REQUEUE_IF_IDLE), (reason, db.moment(_now()), job_id,
                                                  db.moment(idle_since)))
     return bool(rows)
 
