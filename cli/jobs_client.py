@@ -272,7 +272,9 @@ class JobClient:
 
     def submit(self, task: str, kwargs: dict[str, Any], *, queue: str | None = None,
                require_worker: bool = True, expires_s: float | None = None,
-               correlation_id: str | None = None) -> SubmittedJob:
+               correlation_id: str | None = None, will_wait: bool = True) -> SubmittedJob:
+        """Publish a job. will_wait=False: this client will not wait for it (--no-wait),
+        so it does not listen for its result either."""
         from config.queues import queue_for
 
         queue = queue or queue_for(task)
@@ -295,7 +297,8 @@ class JobClient:
             track_submitted(job_id)
         headers = {CORRELATION_HEADER: correlation_id or job_id}
         if self._line is not None:
-            self._publish_over_redis(task, job_id, kwargs, queue, expires_s, headers)
+            self._publish_over_redis(task, job_id, kwargs, queue, expires_s, headers,
+                                     listen=will_wait)
             return SubmittedJob(job_id, task, queue, False, self._line)
         try:
             result = self.app.send_task(task, kwargs=kwargs, queue=queue, task_id=job_id,
@@ -305,7 +308,8 @@ class JobClient:
         return SubmittedJob(job_id, task, queue, self.embedded, result)
 
     def _publish_over_redis(self, task: str, job_id: str, kwargs: dict[str, Any], queue: str,
-                            expires_s: float | None, headers: dict[str, str]) -> None:
+                            expires_s: float | None, headers: dict[str, str], *,
+                            listen: bool) -> None:
         """The queued row first (as the Celery app's publish hook writes it), then the
         message: a job is never on a queue without its row."""
         from store.job_writes import QueuedJob, record_queued
@@ -318,7 +322,7 @@ class JobClient:
 
         try:
             self._line.publish(task, task_id=job_id, kwargs=kwargs, queue=queue,
-                               expires_s=expires_s, headers=headers)
+                               expires_s=expires_s, headers=headers, listen=listen)
         except (OSError, RedisReplyError) as exc:  # unreachable, or refusing (auth, OOM)
             raise _broker_unavailable(self.connection, exc) from None
 
@@ -375,6 +379,9 @@ class JobClient:
         from cli.redis_jobs import job_outcome
 
         assert self._line is not None
+        if not self._line.listens_for(job.job_id) and self._line.wire.connected:
+            time.sleep(min(slice_s, STORE_POLL_S))  # published with will_wait=False
+            return _finished_in_store(job)
         try:
             state = self._line.wait_result(job.job_id, slice_s)
         except OSError as exc:
@@ -453,7 +460,7 @@ def run_job(task: str, kwargs: dict[str, Any], *, wait: bool = True,
         raise JobSystemError(
             "no_wait_embedded", "--no-wait needs a broker or the local stack (`conveyor up`): "
             "in the embedded mode the job runs inside this process and would stop with it")
-    job = client.submit(task, kwargs, queue=queue, require_worker=wait,
+    job = client.submit(task, kwargs, queue=queue, require_worker=wait, will_wait=wait,
                         correlation_id=correlation_id)
     if not wait:
         if not client.has_consumer(job.queue, grace_s=0):

@@ -46,14 +46,19 @@ class RedisJobLine:
         self._listening: dict[str, int] = {}
 
     def publish(self, task: str, *, task_id: str, kwargs: dict[str, Any], queue: str,
-                expires_s: float | None, headers: dict[str, Any]) -> None:
-        """Subscribe to the job's result, then put its message on the queue; a refused
-        or lost connection is tried again as Celery's publish retry policy would."""
+                expires_s: float | None, headers: dict[str, Any], listen: bool = True) -> None:
+        """Subscribe to the job's result (unless nobody will wait for it), then put its
+        message on the queue; a refused or lost connection is tried again as Celery's
+        publish retry policy would. An unheard subscription would pile its result up in
+        this connection until Redis cut it off."""
         message = task_message(task, task_id=task_id, kwargs=kwargs, queue=queue,
                                expires_s=expires_s, extra_headers=headers)
         channel = result_key(task_id)
         for attempt, delay_s in enumerate((*PUBLISH_RETRY_DELAYS_S, None)):
             try:
+                if not listen:
+                    self.wire.execute("LPUSH", queue, message)
+                    return
                 with self.wire.lock:
                     self.wire.subscribe_then(channel, ["LPUSH", queue, message])
                     self._listening[task_id] = self.wire.connection_number
@@ -62,6 +67,12 @@ class RedisJobLine:
                 if delay_s is None or attempt == len(PUBLISH_RETRY_DELAYS_S):
                     raise
                 time.sleep(delay_s)
+
+    def listens_for(self, task_id: str) -> bool:
+        """Whether a result of this job can still be heard here (or has been)."""
+        with self.wire.lock:
+            return task_id in self._arrived or \
+                self._listening.get(task_id) == self._current_connection()
 
     def wait_result(self, task_id: str, timeout_s: float) -> dict[str, Any] | None:
         """The job's final state document, or None if it did not come within timeout_s.

@@ -128,3 +128,18 @@ def test_threads_sharing_one_client_each_get_their_own_results(
     for thread in threads:
         thread.join(timeout=120)
     assert outcomes == {t: [f"t{t}-{n}" for n in range(15)] for t in range(4)}
+
+
+def test_a_job_nobody_waits_for_is_not_listened_for(start_worker: Any,
+                                                    job_env: dict[str, str]) -> None:
+    """--no-wait: an unheard subscription would pile results up in the connection."""
+    start_worker(["default"])
+    client = JobClient()
+    line = client._line
+    assert line is not None
+    job = client.submit("tasks.probe.probe", {"sent_at": 1.0, "marker": "nw"},
+                        will_wait=False)
+    assert job.job_id not in line._listening
+    assert line.wire.execute("PUBSUB", "NUMSUB", f"celery-task-meta-{job.job_id}")[1] == 0
+    # Waiting all the same still works: the outcome comes from the jobs table.
+    assert client.wait(job, timeout_s=30)["marker"] == "nw"
