@@ -85,7 +85,7 @@ class RedisJobLine:
             with self.wire.lock:
                 if task_id in self._arrived:
                     return self._collect(task_id)
-                if self._listening.get(task_id) != self._current_connection():
+                if not self.listens_for(task_id):
                     raise OSError("the connection that listened for the job's result is gone")
             push = self.wire.next_push(deadline - time.monotonic())
             with self.wire.lock:
@@ -113,11 +113,6 @@ class RedisJobLine:
         meta = parse_result(push[2])
         if meta is not None and task_id in self._listening:
             self._arrived[task_id] = meta
-
-    def close(self) -> None:
-        with self.wire.lock:
-            self.wire.close()
-            self._listening.clear()
 
 
 # The errors a job's failure is raised again as, by the names Celery records them under

@@ -118,23 +118,18 @@ class RedisWire:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock, self._buffer = sock, bytearray()
         self.connection_number += 1
+        hello: list[Any] = ["HELLO", 3]
+        if self.address.password is not None:
+            hello += ["AUTH", self.address.username or "default", self.address.password]
+        commands = [hello] + ([["SELECT", self.address.db]] if self.address.db else [])
         try:
-            hello: list[Any] = ["HELLO", 3]
-            if self.address.password is not None:
-                hello += ["AUTH", self.address.username or "default", self.address.password]
-            commands = [hello] + ([["SELECT", self.address.db]] if self.address.db else [])
-            self._send(commands)
-            replies = [self._reply(raise_errors=False) for _ in commands]
-        except BaseException:
-            self.close()
+            self._round_trip(commands, replies=len(commands))
+        except RedisReplyError as refused:
+            self.close()  # not authenticated, or not this database: no half-made connection
+            if "unknown command" in str(refused).lower():
+                raise RedisReplyError(f"this Redis does not speak RESP3 (HELLO 3): "
+                                      f"Redis 6 or newer is needed ({refused})") from None
             raise
-        for reply in replies:
-            if isinstance(reply, RedisReplyError):
-                self.close()
-                if "unknown command" in str(reply).lower():
-                    raise RedisReplyError(f"this Redis does not speak RESP3 (HELLO 3): "
-                                          f"Redis 6 or newer is needed ({reply})")
-                raise reply
         return sock
 
     @_locked
@@ -157,19 +152,9 @@ class RedisWire:
 
     @_locked
     def pipeline(self, commands: list[list[Any]]) -> list[Any]:
-        """Send every command in one write, then read their replies in order. A reply
-        that is an error is raised once all replies are read (the stream stays in step)."""
+        """Send every command in one write, then read their replies in order."""
         self._connect()
-        try:
-            self._send(commands)
-            replies = [self._reply(raise_errors=False) for _ in commands]
-        except BaseException:
-            self.close()  # half a reply read: the stream is out of step
-            raise
-        for reply in replies:
-            if isinstance(reply, RedisReplyError):
-                raise reply
-        return replies
+        return self._round_trip(commands, replies=len(commands))
 
     @_locked
     def subscribe_then(self, channel: str, command: list[Any]) -> Any:
@@ -178,25 +163,13 @@ class RedisWire:
         Redis takes them in order, so the subscription is in place before the command
         runs. The subscription's confirmation is a push message, kept with the others."""
         self._connect()
-        try:
-            self._send([["SUBSCRIBE", channel], command])
-            reply = self._reply(raise_errors=False)
-        except BaseException:
-            self.close()
-            raise
-        if isinstance(reply, RedisReplyError):
-            raise reply
-        return reply
+        return self._round_trip([["SUBSCRIBE", channel], command], replies=1)[0]
 
     @_locked
     def send_only(self, command: list[Any]) -> None:
         """A command whose answer is a push message (UNSUBSCRIBE): sent, not awaited."""
         self._connect()
-        try:
-            self._send([command])
-        except BaseException:
-            self.close()
-            raise
+        self._round_trip([command], replies=0)
 
     def zrangebyscore(self, key: str, low: float | str, high: float | str) -> list[bytes]:
         """ZRANGEBYSCORE, as redis-py names it (workers/consumers.py asks through it)."""
@@ -250,16 +223,29 @@ class RedisWire:
         ready, _, _ = select.select([self._sock], [], [], max(0.0, timeout_s))
         return bool(ready)
 
-    def _reply(self, *, raise_errors: bool = True) -> Any:
-        """The next reply to a command; push messages read on the way are kept."""
+    def _round_trip(self, commands: list[list[Any]], *, replies: int) -> list[Any]:
+        """Send ``commands`` in one write and read ``replies`` replies (push messages
+        read on the way are kept). An error reply is raised once every reply is read,
+        so the stream stays in step; a broken exchange closes the connection."""
+        try:
+            self._send(commands)
+            answers = [self._reply() for _ in range(replies)]
+        except BaseException:
+            self.close()  # half a reply read: the stream is out of step
+            raise
+        for answer in answers:
+            if isinstance(answer, RedisReplyError):
+                raise answer
+        return answers
+
+    def _reply(self) -> Any:
+        """The next reply to a command (an error reply as its RedisReplyError, not raised);
+        push messages read on the way are kept."""
         while True:
             reply = self._parse()
-            if isinstance(reply, Push):
-                self._pushes.append(reply)
-                continue
-            if raise_errors and isinstance(reply, RedisReplyError):
-                raise reply
-            return reply
+            if not isinstance(reply, Push):
+                return reply
+            self._pushes.append(reply)
 
     def _fill(self) -> None:
         assert self._sock is not None
