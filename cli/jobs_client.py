@@ -175,6 +175,46 @@ def _finished_in_store(job: SubmittedJob) -> tuple[bool, Any]:
     return True, jobs.finished_result(row)
 
 
+# The errors a job's failure is raised again as, by the names Celery records them under
+# (exc_module, exc_type); their args are what their constructors take.
+_OUR_ERRORS: dict[tuple[str, str], type[Exception]] = {
+    ("common.errors", "ContractError"): ContractError,
+    ("common.errors", "JobSystemError"): JobSystemError,
+}
+
+
+def _job_outcome(state: dict[str, Any], job_id: str) -> Any:
+    """A final state document as the job's result, or its error raised again: what
+    Celery's AsyncResult.get(propagate=True) gives, for the errors jobs raise."""
+    status = state["status"]
+    if status == "SUCCESS":
+        return state.get("result")
+    if status == "REVOKED":
+        from store.jobs import job_canceled
+
+        raise job_canceled(job_id)
+    recorded = state.get("result")
+    error: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
+    name = (str(error.get("exc_module")), str(error.get("exc_type")))
+    args = error.get("exc_message")
+    args = list(args) if isinstance(args, list | tuple) else [args]
+    known = _OUR_ERRORS.get(name)
+    if known is not None:
+        try:
+            rebuilt = known(*args)
+        except TypeError:
+            rebuilt = None
+        if rebuilt is not None:
+            raise rebuilt
+    raise _unexpected_failure(job_id, name[1], Exception(*args))
+
+
+def _unexpected_failure(job_id: str, type_name: str, error: BaseException) -> JobSystemError:
+    """A job that failed with an error none of ours: named, and reported as job_failed."""
+    return JobSystemError("job_failed", f"job {job_id} failed: {type_name}: {error}",
+                          {"job_id": job_id})
+
+
 class JobClient:
     """Publishes jobs and waits for their results.
 
@@ -376,8 +416,6 @@ class JobClient:
         return self._poll_celery(job, slice_s)
 
     def _poll_redis(self, job: SubmittedJob, slice_s: float) -> tuple[bool, Any]:
-        from cli.redis_jobs import job_outcome
-
         assert self._line is not None
         if not self._line.listens_for(job.job_id) and self._line.wire.connected:
             time.sleep(min(slice_s, STORE_POLL_S))  # published with will_wait=False
@@ -388,7 +426,7 @@ class JobClient:
             raise _broker_unavailable(self.connection, exc) from None
         if state is None:
             return False, None
-        return True, job_outcome(state, job.job_id)
+        return True, _job_outcome(state, job.job_id)
 
     def _poll_celery(self, job: SubmittedJob, slice_s: float) -> tuple[bool, Any]:
         from celery.exceptions import TaskRevokedError
@@ -410,8 +448,7 @@ class JobClient:
         except Exception as exc:
             if type(exc).__module__.startswith(("redis", "kombu", "amqp")):
                 raise _broker_unavailable(self.connection, exc) from None
-            raise JobSystemError("job_failed", f"job {job.job_id} failed: "
-                                 f"{type(exc).__name__}: {exc}", {"job_id": job.job_id}) from None
+            raise _unexpected_failure(job.job_id, type(exc).__name__, exc) from None
         return True, value
 
 

@@ -19,7 +19,6 @@ from typing import Any
 
 from cli.celery_message import parse_result, result_key, task_message
 from cli.redis_wire import Push, RedisAddress, RedisWire
-from common.errors import ContractError, JobSystemError
 
 # As Celery's task_publish_retry_policy (config/celery_settings.py): a publisher facing
 # a dead broker tries this many more times, these many seconds apart.
@@ -113,38 +112,3 @@ class RedisJobLine:
         meta = parse_result(push[2])
         if meta is not None and task_id in self._listening:
             self._arrived[task_id] = meta
-
-
-# The errors a job's failure is raised again as, by the names Celery records them under
-# (exc_module, exc_type); their args are what their constructors take.
-_OUR_ERRORS: dict[tuple[str, str], type[Exception]] = {
-    ("common.errors", "ContractError"): ContractError,
-    ("common.errors", "JobSystemError"): JobSystemError,
-}
-
-
-def job_outcome(state: dict[str, Any], job_id: str) -> Any:
-    """A final state document as the job's result, or its error raised again: what
-    Celery's AsyncResult.get(propagate=True) gives, for the errors jobs raise."""
-    status = state["status"]
-    if status == "SUCCESS":
-        return state.get("result")
-    if status == "REVOKED":
-        from store.jobs import job_canceled
-
-        raise job_canceled(job_id)
-    recorded = state.get("result")
-    error: dict[str, Any] = recorded if isinstance(recorded, dict) else {}
-    name = (str(error.get("exc_module")), str(error.get("exc_type")))
-    args = error.get("exc_message")
-    args = list(args) if isinstance(args, list | tuple) else [args]
-    known = _OUR_ERRORS.get(name)
-    if known is not None:
-        try:
-            rebuilt = known(*args)
-        except TypeError:
-            rebuilt = None
-        if rebuilt is not None:
-            raise rebuilt
-    raise JobSystemError("job_failed", f"job {job_id} failed: {name[1]}: {Exception(*args)}",
-                         {"job_id": job_id})
