@@ -218,6 +218,8 @@ class PostgresDriver(Driver):
                 conn = psycopg.connect(self.url, autocommit=True, prepare_threshold=0)
             except psycopg.ProgrammingError as exc:  # the URL itself: not an outage
                 raise _not_usable(self.url, exc) from None
+            if "synchronous_commit" not in self.url:
+                conn.execute(_BOOKKEEPING_COMMITS)
             self._local.conn = conn
             # One cursor per connection for single statements: a new cursor per call
             # (Connection.execute) builds its adapter map again, a fifth of a write's CPU.
@@ -227,19 +229,11 @@ class PostgresDriver(Driver):
 
     @contextmanager
     def _guarded(self) -> Iterator[Any]:
-        import psycopg
-
         conn = self._connection()
         try:
             yield conn
-        except psycopg.OperationalError:
-            conn.close()  # reconnect on the next call
-            raise
-        except psycopg.errors.UndefinedTable as exc:
-            from config.env import ConfigError
-
-            raise ConfigError("the database has no Conveyor schema: run `conveyor db upgrade` "
-                              "(CONVEYOR_DATABASE_URL)") from exc
+        except Exception as exc:
+            raise _translated(conn, exc) from exc.__cause__
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._guarded():
@@ -255,16 +249,21 @@ class PostgresDriver(Driver):
         write; a job makes three. libpq's PQexecPrepared, which psycopg exposes as
         PGconn.exec_prepared and which runs without the GIL, costs a few microseconds.
         Errors are the exception classes psycopg raises for the same SQLSTATE."""
-        with self._guarded() as conn:
+        conn = self._connection()
+        try:  # not _guarded(): its context manager would cost a tenth of this call
             pgconn = conn.pgconn
             name = self._prepared(pgconn, sql)
             result = pgconn.exec_prepared(name, [_text_param(value) for value in params])
-            _raise_for(result)
-            integers = [result.ftype(column) in _INTEGER_OIDS
-                        for column in range(result.nfields)]
-            return [tuple(_text_value(result.get_value(row, column), integers[column])
-                          for column in range(result.nfields))
-                    for row in range(result.ntuples)]
+            if result.status not in _OK_STATUSES:
+                _raise_for(result)
+        except Exception as exc:
+            raise _translated(conn, exc) from exc.__cause__
+        if not result.ntuples:
+            return []
+        integers = [result.ftype(column) in _INTEGER_OIDS for column in range(result.nfields)]
+        return [tuple(_text_value(result.get_value(row, column), integers[column])
+                      for column in range(result.nfields))
+                for row in range(result.ntuples)]
 
     def _prepared(self, pgconn: Any, sql: str) -> bytes:
         """The name of ``sql`` prepared on this thread's connection (prepared once)."""
@@ -294,6 +293,31 @@ class PostgresDriver(Driver):
         return value
 
 
+# The jobs table's commits on PostgreSQL are as durable as on SQLite, whose WAL with
+# synchronous=NORMAL survives a crash of any process but may lose the last commits to a
+# power cut: with synchronous_commit off, PostgreSQL may lose the commits of its last
+# few hundred milliseconds to a crash of its server (never a torn or corrupt row), and
+# a commit does not wait for its WAL flush, which on this class of machine costs the
+# server more than the statement itself. A URL whose options set synchronous_commit
+# (options=-csynchronous_commit%3Don) keeps that setting instead.
+_BOOKKEEPING_COMMITS = "SET synchronous_commit TO off"
+
+
+def _translated(conn: Any, exc: Exception) -> Exception:
+    """What a failed statement raises: a lost connection is closed (reconnected on the
+    next call) and raised as it is; a missing table is a settings error."""
+    import psycopg
+
+    if isinstance(exc, psycopg.OperationalError):
+        conn.close()
+    elif isinstance(exc, psycopg.errors.UndefinedTable):
+        from config.env import ConfigError
+
+        return ConfigError("the database has no Conveyor schema: run `conveyor db upgrade` "
+                           "(CONVEYOR_DATABASE_URL)")
+    return exc
+
+
 def _numbered_placeholders(sql: str) -> str:
     """psycopg's %s placeholders as libpq's $1, $2, ... (the SQL has no literal %)."""
     parts = sql.split("%s")
@@ -303,6 +327,8 @@ def _numbered_placeholders(sql: str) -> str:
 
 def _text_param(value: Any) -> bytes | None:
     """A parameter in PostgreSQL's text format; the statement's context gives its type."""
+    if type(value) is str:  # the common case first: this runs for every parameter
+        return value.encode()
     if value is None:
         return None
     if isinstance(value, bool):
@@ -316,6 +342,8 @@ def _text_param(value: Any) -> bytes | None:
     raise TypeError(f"no text form for a {type(value).__name__} parameter")
 
 
+# libpq's PGRES_COMMAND_OK and PGRES_TUPLES_OK (psycopg.pq.ExecStatus), without its import.
+_OK_STATUSES = frozenset({1, 2})
 # PostgreSQL's type OIDs of int8, int2 and int4 (pg_type).
 _INTEGER_OIDS = frozenset({20, 21, 23})
 
@@ -329,11 +357,11 @@ def _text_value(value: bytes | None, integer: bool) -> Any:
 
 def _raise_for(result: Any) -> None:
     """The psycopg exception for a failed libpq result (same class, same message)."""
+    if result.status in _OK_STATUSES:
+        return
     import psycopg
     from psycopg import pq
 
-    if result.status in (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK):
-        return
     sqlstate = result.error_field(pq.DiagnosticField.SQLSTATE)
     message = (result.error_message or b"").decode(errors="replace").strip()
     error_class: type[Exception] = psycopg.errors.lookup(sqlstate.decode()) if sqlstate \

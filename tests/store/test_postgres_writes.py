@@ -74,3 +74,22 @@ def test_a_killed_session_is_an_outage_then_the_next_write_reconnects(
         db.write("SELECT %s::int", (1,))
     (new_pid,) = db.write("SELECT pg_backend_pid()")[0]  # prepared again, new session
     assert new_pid != pid
+
+
+def test_bookkeeping_commits_are_as_durable_as_on_sqlite(postgres_url: str) -> None:
+    """synchronous_commit off on the driver's sessions (store/driver.py says why)."""
+    reset_drivers()
+    db = driver(postgres_url)
+    assert db.write("SELECT current_setting(%s)", ("synchronous_commit",)) == [("off",)]
+    assert db.execute("SHOW synchronous_commit") == [("off",)]
+
+
+def test_a_url_that_sets_synchronous_commit_keeps_it(postgres_url: str) -> None:
+    reset_drivers()
+    durable = postgres_url + "%20-csynchronous_commit%3Don"
+    assert driver(durable).write("SELECT current_setting(%s)", ("synchronous_commit",)) == \
+        [("on",)]
+    job_id = f"durable-{uuid.uuid4()}"
+    record_queued(durable, QueuedJob(id=job_id, kind="k", queue="q", args={}))
+    assert driver(durable).fetch("SELECT status FROM jobs WHERE id = %s", (job_id,)) == \
+        [{"status": "queued"}]
