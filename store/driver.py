@@ -20,6 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ class Driver(ABC):
     json_placeholder: str
 
     def sql(self, template: str) -> str:
-        return template.replace("{p}", self.placeholder).replace("{j}", self.json_placeholder)
+        return _filled(template, self.placeholder, self.json_placeholder)
 
     @abstractmethod
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -86,6 +87,12 @@ class Driver(ABC):
 
     def json(self, value: Any) -> str | None:
         return None if value is None else json.dumps(value, ensure_ascii=False)
+
+
+@cache
+def _filled(template: str, placeholder: str, json_placeholder: str) -> str:
+    """A template with a driver's placeholders (once per template: every job write asks)."""
+    return template.replace("{p}", placeholder).replace("{j}", json_placeholder)
 
 
 class Cursor:
@@ -253,16 +260,17 @@ class PostgresDriver(Driver):
         try:  # not _guarded(): its context manager would cost a tenth of this call
             pgconn = conn.pgconn
             name = self._prepared(pgconn, sql)
-            result = pgconn.exec_prepared(name, [_text_param(value) for value in params])
+            result = pgconn.exec_prepared(name, _text_params(params))
             if result.status not in _OK_STATUSES:
                 _raise_for(result)
         except Exception as exc:
             raise _translated(conn, exc) from exc.__cause__
         if not result.ntuples:
             return []
-        integers = [result.ftype(column) in _INTEGER_OIDS for column in range(result.nfields)]
-        return [tuple(_text_value(result.get_value(row, column), integers[column])
-                      for column in range(result.nfields))
+        columns = range(result.nfields)
+        integers = [result.ftype(column) in _INTEGER_OIDS for column in columns]
+        return [tuple([_text_value(result.get_value(row, column), integers[column])
+                       for column in columns])
                 for row in range(result.ntuples)]
 
     def _prepared(self, pgconn: Any, sql: str) -> bytes:
@@ -323,6 +331,27 @@ def _numbered_placeholders(sql: str) -> str:
     parts = sql.split("%s")
     return "".join(part + (f"${index + 1}" if index < len(parts) - 1 else "")
                    for index, part in enumerate(parts))
+
+
+def _text_params(params: tuple[Any, ...]) -> list[bytes | None]:
+    """Every parameter in text form. A job write passes the same moment two or three
+    times (updated_at, started_at, ...): it is formatted once."""
+    texts: list[bytes | None] = []
+    moment: Any = None
+    moment_text: bytes | None = None
+    for value in params:
+        if type(value) is str:
+            texts.append(value.encode())
+        elif value is None:
+            texts.append(None)
+        elif value is moment:
+            texts.append(moment_text)
+        else:
+            text = _text_param(value)
+            if isinstance(value, datetime):
+                moment, moment_text = value, text
+            texts.append(text)
+    return texts
 
 
 def _text_param(value: Any) -> bytes | None:

@@ -9,7 +9,13 @@ import psycopg
 import pytest
 
 from config.env import ConfigError
-from store.driver import _numbered_placeholders, _text_param, driver, reset_drivers
+from store.driver import (
+    _numbered_placeholders,
+    _text_param,
+    _text_params,
+    driver,
+    reset_drivers,
+)
 from store.job_writes import QueuedJob, mark_succeeded, record_queued, start_attempt
 
 pytestmark = pytest.mark.postgres
@@ -31,6 +37,14 @@ def test_parameters_in_text_form() -> None:
         _text_param(datetime(2026, 1, 1))
     with pytest.raises(TypeError):
         _text_param(object())
+
+
+def test_a_row_of_parameters_is_each_one_in_text_form() -> None:
+    first = datetime(2026, 12, 6, 19, 0, 1, tzinfo=UTC)
+    second = datetime(2026, 12, 6, 19, 0, 2, tzinfo=UTC)
+    row = ("id", None, 3, True, first, first, second, first, "ü")
+    assert _text_params(row) == [_text_param(value) for value in row]
+    assert _text_params(()) == []
 
 
 def test_a_job_written_raw_reads_back_with_its_types(postgres_url: str) -> None:
