@@ -240,7 +240,10 @@ class PostgresDriver(Driver):
         try:
             yield conn
         except Exception as exc:
-            raise _translated(conn, exc) from exc.__cause__
+            translated = _translated(conn, exc)
+            if translated is exc:
+                raise
+            raise translated from exc
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._guarded():
@@ -264,7 +267,10 @@ class PostgresDriver(Driver):
             if result.status not in _OK_STATUSES:
                 _raise_for(result)
         except Exception as exc:
-            raise _translated(conn, exc) from exc.__cause__
+            translated = _translated(conn, exc)
+            if translated is exc:
+                raise
+            raise translated from exc
         if not result.ntuples:
             return []
         columns = range(result.nfields)
