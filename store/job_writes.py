@@ -146,11 +146,17 @@ def _update_sql(columns: tuple[str, ...], unless_finished: bool, placeholder: st
 
 
 def _update(job_id: str, url: str | None, values: dict[str, Any], *,
-            unless_finished: bool = False) -> bool:
-    """Whether the row was written (False: no such row, or finished and guarded)."""
+            unless_finished: bool = False, now: datetime | None = None) -> bool:
+    """Whether the row was written (False: no such row, or finished and guarded).
+
+    ``now`` is the moment the caller also wrote into ``values`` (finished_at): one
+    moment for both columns, converted once."""
     db = _driver(_database_url(url))
-    values["updated_at"] = _now()
+    now = now or _now()
+    moment = db.moment(now)
+    values["updated_at"] = now
     params = [db.json(value) if column in _JSON_COLUMNS
+              else moment if value is now
               else db.moment(value) if isinstance(value, datetime) else value
               for column, value in values.items()]
     params.append(job_id)
@@ -172,16 +178,19 @@ def mark_succeeded(job_id: str, *, result: Any, url: str | None = None) -> bool:
     """False when the row had finished already (a duplicate delivery, or a cancel)."""
     # The first outcome stands: a duplicate delivery finishing later (at-least-once
     # delivery runs an idempotent body twice now and then) does not rewrite it.
+    now = _now()
     return _update(job_id, url, {"status": JobStatus.SUCCEEDED.value, "result": result,
                                  "last_exit_code": 0, "next_retry_at": None,
-                                 "finished_at": _now()}, unless_finished=True)
+                                 "finished_at": now}, unless_finished=True, now=now)
 
 
 def mark_failed(job_id: str, *, error: str, exit_code: int | None, result: Any = None,
                 url: str | None = None) -> None:
+    now = _now()
     _update(job_id, url, {"status": JobStatus.FAILED.value, "last_error": error,
                           "last_exit_code": exit_code, "result": result,
-                          "next_retry_at": None, "finished_at": _now()}, unless_finished=True)
+                          "next_retry_at": None, "finished_at": now},
+            unless_finished=True, now=now)
 
 
 def requeue_if_idle(job_id: str, *, idle_since: datetime, reason: str,
@@ -204,6 +213,7 @@ def set_progress(job_id: str, progress: str, *, url: str | None = None) -> bool:
 
 def mark_canceled(job_id: str, *, reason: str, url: str | None = None) -> bool:
     """Cancel an unfinished job; False if it had finished (or been canceled) already."""
+    now = _now()
     return _update(job_id, url, {"status": JobStatus.CANCELED.value, "last_error": reason,
-                                 "next_retry_at": None, "finished_at": _now()},
-                   unless_finished=True)
+                                 "next_retry_at": None, "finished_at": now},
+                   unless_finished=True, now=now)
