@@ -319,9 +319,9 @@ def run() -> BenchReport:
         "prepared server-side and run straight through libpq (PGconn.exec_prepared).",
         "Where PostgreSQL's time goes: the bare libpq figure runs the same three prepared "
         "statements per job from 8 threads with nothing around them; the distance from it "
-        "to Conveyor's figure is the client's CPU (job_writes' Python, about 20 us a write, "
-        "and the GIL passed between 8 threads at every round trip), on the 2 cores the "
-        "server needs too.",
+        "to Conveyor's figure is the client's CPU (job_writes' Python, about 12 us a write "
+        "against a stubbed connection, and the GIL passed between 8 threads at every round "
+        "trip), on the 2 cores the server needs too.",
         f"Throughput figures are medians of {ROUNDS} bursts of {JOBS} jobs; this machine has "
         f"{os.cpu_count()} cores shared by the producer, the workers and Redis, so two worker "
         "processes can at most use the second core.",
