@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from store.job_schema import SQLITE_DATETIME_FORMAT
 from store.schema_stamp import MIGRATIONS_DIR, schema_fingerprint
@@ -240,10 +240,7 @@ class PostgresDriver(Driver):
         try:
             yield conn
         except Exception as exc:
-            translated = _translated(conn, exc)
-            if translated is exc:
-                raise
-            raise translated from exc
+            _raise_translated(conn, exc)
 
     def execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         with self._guarded():
@@ -267,10 +264,7 @@ class PostgresDriver(Driver):
             if result.status not in _OK_STATUSES:
                 _raise_for(result)
         except Exception as exc:
-            translated = _translated(conn, exc)
-            if translated is exc:
-                raise
-            raise translated from exc
+            _raise_translated(conn, exc)
         if not result.ntuples:
             return []
         columns = range(result.nfields)
@@ -317,19 +311,19 @@ class PostgresDriver(Driver):
 _BOOKKEEPING_COMMITS = "SET synchronous_commit TO off"
 
 
-def _translated(conn: Any, exc: Exception) -> Exception:
-    """What a failed statement raises: a lost connection is closed (reconnected on the
-    next call) and raised as it is; a missing table is a settings error."""
+def _raise_translated(conn: Any, exc: Exception) -> NoReturn:
+    """Raise what a failed statement means: a lost connection is closed (reconnected on
+    the next call) and its error raised as it is; a missing table is a settings error."""
     import psycopg
 
-    if isinstance(exc, psycopg.OperationalError):
-        conn.close()
-    elif isinstance(exc, psycopg.errors.UndefinedTable):
+    if isinstance(exc, psycopg.errors.UndefinedTable):
         from config.env import ConfigError
 
-        return ConfigError("the database has no Conveyor schema: run `conveyor db upgrade` "
-                           "(CONVEYOR_DATABASE_URL)")
-    return exc
+        raise ConfigError("the database has no Conveyor schema: run `conveyor db upgrade` "
+                          "(CONVEYOR_DATABASE_URL)") from exc
+    if isinstance(exc, psycopg.OperationalError):
+        conn.close()
+    raise exc
 
 
 def _numbered_placeholders(sql: str) -> str:
@@ -362,8 +356,6 @@ def _text_params(params: tuple[Any, ...]) -> list[bytes | None]:
 
 def _text_param(value: Any) -> bytes | None:
     """A parameter in PostgreSQL's text format; the statement's context gives its type."""
-    if type(value) is str:  # the common case first: this runs for every parameter
-        return value.encode()
     if value is None:
         return None
     if isinstance(value, bool):
