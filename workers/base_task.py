@@ -29,6 +29,9 @@ logger = logging.getLogger("conveyor.jobs")
 # many times (minutes, with backoff) before it is given up.
 BOOKKEEPING_MAX_RETRIES = 20
 
+FIRST_OUTCOME = "conveyor_first_outcome"
+"""Set on a request whose success its row took: workers/result_backend.py reads it."""
+
 
 class PersistedTask(Task):  # type: ignore[misc]
     """A Celery task whose every delivery, retry and outcome is persisted in `jobs`."""
@@ -103,7 +106,11 @@ class PersistedTask(Task):  # type: ignore[misc]
             if is_transient(exc, self.transient_exceptions):
                 self._retry_or_give_up(exc, attempts)
             self._crash(job_id, exc, attempts)
-        if not self._bookkeeping(lambda: job_writes.mark_succeeded(job_id, result=result)):
+        if self._bookkeeping(lambda: job_writes.mark_succeeded(job_id, result=result)):
+            # This delivery's success is the row's: its result needs no read-before-write
+            # guard in the result backend (workers/result_backend.py).
+            setattr(self.request, FIRST_OUTCOME, True)
+        else:
             self._raise_if_canceled(job_id)
         return result
 

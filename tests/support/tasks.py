@@ -91,3 +91,15 @@ def effect(self: PersistedTask, marker_dir: str, key: str, sleep_ms: int = 0) ->
         tmp.write_text(self.request.id)
         tmp.replace(target)  # atomic: the effect is there whole or not at all
     return {"key": key}
+
+
+@shared_task(name="tests.support.tasks.stamped", base=PersistedTask, bind=True, max_attempts=5)
+def stamped(self: PersistedTask, marker_dir: str) -> dict[str, Any]:
+    """Each delivery answers its own stamp, the n-th after n x 0.4 s: two deliveries of
+    one job running side by side finish one after the other, with different results."""
+    folder = Path(marker_dir)
+    with (folder / "deliveries.log").open("a") as log:
+        log.write("x\n")
+    delivery = len((folder / "deliveries.log").read_text().splitlines())
+    time.sleep(0.4 * delivery)
+    return {"delivery": delivery}
