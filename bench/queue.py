@@ -69,7 +69,9 @@ def run() -> BenchReport:
         f"over {CLI_RUNS} runs each.",
         "Persisted = JobClient.submit + wait: consumer check (at most once a second per "
         "client), queued row at publish, running and succeeded rows in SQLite (WAL) on the "
-        "worker. Bare = Celery with the same settings and none of Conveyor's hooks "
+        "worker, and the result stored without Celery's read-before-write (the row "
+        "guards duplicates: workers/result_backend.py). Bare = Celery with the same "
+        "settings and none of Conveyor's hooks "
         "(config/celery_settings.py): no rows, not even the queued one.",
         "The two clients differ too: bare publishes with Celery's send_task and waits with "
         "AsyncResult.get; JobClient publishes the same protocol-2 message over its own "
