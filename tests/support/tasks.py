@@ -97,9 +97,17 @@ def effect(self: PersistedTask, marker_dir: str, key: str, sleep_ms: int = 0) ->
 def stamped(self: PersistedTask, marker_dir: str) -> dict[str, Any]:
     """Each delivery answers its own stamp, the n-th after n x 0.4 s: two deliveries of
     one job running side by side finish one after the other, with different results."""
-    folder = Path(marker_dir)
-    with (folder / "deliveries.log").open("a") as log:
-        log.write("x\n")
-    delivery = len((folder / "deliveries.log").read_text().splitlines())
+    delivery = _claim_next_number(Path(marker_dir), "delivery")
     time.sleep(0.4 * delivery)
     return {"delivery": delivery}
+
+
+def _claim_next_number(folder: Path, prefix: str) -> int:
+    """1, 2, ... to concurrent callers, each number once: an exclusive create claims it."""
+    number = 1
+    while True:
+        try:
+            (folder / f"{prefix}-{number}").open("x").close()
+            return number
+        except FileExistsError:
+            number += 1
